@@ -1,0 +1,280 @@
+//! Reading processes from a proc root: /proc/PID/{stat,status,cmdline,cgroup,ns/*} (proc(5)).
+//!
+//! The hot path of every refresh, so it reuses one buffer and opens each file relative to the
+//! pid directory (openat/readlinkat) instead of walking the whole path each time. A process that
+//! vanishes mid-read is skipped; a file that cannot be read leaves its fields unknown.
+
+use crate::model::{CgroupLine, Ids, NsKind, Process};
+use nix::fcntl::{openat, readlinkat, OFlag};
+use nix::sys::stat::Mode;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+/// Reads processes under one proc root, reusing its buffers between calls.
+pub struct ProcReader {
+    root: PathBuf,
+    buf: Vec<u8>,
+}
+
+/// The fields of /proc/PID/stat ocitop uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stat {
+    pub pid: u32,
+    pub comm: String,
+    pub state: char,
+    pub ppid: u32,
+    pub cpu_ticks: u64,
+    pub threads: u32,
+    pub start_ticks: u64,
+}
+
+/// The fields of /proc/PID/status ocitop uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Status {
+    pub uids: Option<Ids>,
+    pub gids: Option<Ids>,
+    pub rss_kib: Option<u64>,
+}
+
+impl ProcReader {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        ProcReader {
+            root: root.into(),
+            buf: Vec::with_capacity(4096),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The numeric entries of the proc root, sorted.
+    pub fn pids(&self) -> std::io::Result<Vec<u32>> {
+        let mut pids: Vec<u32> = std::fs::read_dir(&self.root)?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .collect();
+        pids.sort_unstable();
+        Ok(pids)
+    }
+
+    /// Reads one process; `None` when it is gone (no dir, or no readable, parsable stat).
+    pub fn read(&mut self, pid: u32) -> Option<Process> {
+        let dir = File::open(self.root.join(pid.to_string())).ok()?;
+        let stat = match read_at(&dir, "stat", &mut self.buf) {
+            Ok(()) => parse_stat(&self.buf)?,
+            Err(_) => return None,
+        };
+        let status = match read_at(&dir, "status", &mut self.buf) {
+            Ok(()) => parse_status(&self.buf),
+            Err(_) => Status::default(),
+        };
+        let cmdline = match read_at(&dir, "cmdline", &mut self.buf) {
+            Ok(()) => parse_cmdline(&self.buf),
+            Err(_) => Vec::new(),
+        };
+        let cgroups = match read_at(&dir, "cgroup", &mut self.buf) {
+            Ok(()) => Some(parse_cgroup(&self.buf)),
+            Err(_) => None,
+        };
+        let mut namespaces = BTreeMap::new();
+        for kind in NsKind::ALL {
+            if let Ok(target) = readlinkat(dir.as_fd(), ns_file(kind)) {
+                if let Some((k, inode)) = target.to_str().and_then(parse_ns_link) {
+                    if k == kind {
+                        namespaces.insert(kind, inode);
+                    }
+                }
+            }
+        }
+        Some(Process {
+            pid: stat.pid,
+            ppid: stat.ppid,
+            comm: stat.comm,
+            cmdline,
+            state: stat.state,
+            uids: status.uids,
+            gids: status.gids,
+            start_ticks: stat.start_ticks,
+            cpu_ticks: stat.cpu_ticks,
+            rss_kib: status.rss_kib,
+            threads: Some(stat.threads),
+            namespaces,
+            cgroups,
+        })
+    }
+}
+
+/// The path of a namespace link relative to the pid dir.
+fn ns_file(kind: NsKind) -> &'static str {
+    match kind {
+        NsKind::Mnt => "ns/mnt",
+        NsKind::Uts => "ns/uts",
+        NsKind::Ipc => "ns/ipc",
+        NsKind::Pid => "ns/pid",
+        NsKind::Net => "ns/net",
+        NsKind::User => "ns/user",
+        NsKind::Cgroup => "ns/cgroup",
+        NsKind::Time => "ns/time",
+    }
+}
+
+/// Reads `name` under the open directory `dir` into `buf` (cleared first).
+fn read_at(dir: &File, name: &str, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    let fd = openat(
+        dir.as_fd(),
+        name,
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    buf.clear();
+    File::from(fd).read_to_end(buf)?;
+    Ok(())
+}
+
+/// Parses /proc/PID/stat. The comm is in parentheses and may itself hold spaces and
+/// parentheses, so the fields after it are found from the last ')' (proc(5)).
+pub fn parse_stat(buf: &[u8]) -> Option<Stat> {
+    let text = std::str::from_utf8(buf).ok()?;
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let pid = text[..open].trim().parse().ok()?;
+    let comm = text.get(open + 1..close)?.to_string();
+    // fields[0] is field 3 (state) of proc(5), so field N is fields[N - 3].
+    let fields: Vec<&str> = text.get(close + 1..)?.split_ascii_whitespace().collect();
+    let num = |n: usize| -> Option<u64> { fields.get(n - 3)?.parse().ok() };
+    Some(Stat {
+        pid,
+        comm,
+        state: fields.first()?.chars().next()?,
+        ppid: num(4)? as u32,
+        cpu_ticks: num(14)? + num(15)?,
+        threads: num(20)? as u32,
+        start_ticks: num(22)?,
+    })
+}
+
+/// Parses the Uid:, Gid: and VmRSS: lines of /proc/PID/status.
+pub fn parse_status(buf: &[u8]) -> Status {
+    let mut status = Status::default();
+    for line in buf.split(|&b| b == b'\n') {
+        let Ok(line) = std::str::from_utf8(line) else {
+            continue;
+        };
+        if let Some(rest) = line.strip_prefix("Uid:") {
+            status.uids = parse_ids(rest);
+        } else if let Some(rest) = line.strip_prefix("Gid:") {
+            status.gids = parse_ids(rest);
+        } else if let Some(rest) = line.strip_prefix("VmRSS:") {
+            status.rss_kib = rest.trim().trim_end_matches("kB").trim().parse().ok();
+        }
+    }
+    status
+}
+
+fn parse_ids(text: &str) -> Option<Ids> {
+    let mut it = text.split_ascii_whitespace().map(|v| v.parse::<u32>());
+    Some(Ids {
+        real: it.next()?.ok()?,
+        effective: it.next()?.ok()?,
+        saved: it.next()?.ok()?,
+        fs: it.next()?.ok()?,
+    })
+}
+
+/// Splits /proc/PID/cmdline on NUL bytes (a trailing NUL ends the last argument).
+pub fn parse_cmdline(buf: &[u8]) -> Vec<String> {
+    let buf = buf.strip_suffix(b"\0").unwrap_or(buf);
+    if buf.is_empty() {
+        return Vec::new();
+    }
+    buf.split(|&b| b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
+}
+
+/// Parses /proc/PID/cgroup: `hierarchy-ID:controller-list:cgroup-path` per line (cgroups(7)).
+pub fn parse_cgroup(buf: &[u8]) -> Vec<CgroupLine> {
+    String::from_utf8_lossy(buf)
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.splitn(3, ':');
+            let hierarchy_id = parts.next()?.parse().ok()?;
+            let controllers = parts.next()?.to_string();
+            let path = parts.next()?.to_string();
+            Some(CgroupLine {
+                hierarchy_id,
+                controllers,
+                path,
+            })
+        })
+        .collect()
+}
+
+/// Parses a namespace link's text, `type:[inode]` (namespaces(7) "The /proc/[pid]/ns/
+/// directory").
+pub fn parse_ns_link(text: &str) -> Option<(NsKind, u64)> {
+    let (kind, rest) = text.split_once(":[")?;
+    let inode = rest.strip_suffix(']')?.parse().ok()?;
+    Some((NsKind::from_name(kind)?, inode))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_with_spaces_and_parens_in_comm() {
+        let line = b"42 (a (b) c) S 7 42 42 0 -1 4194560 1 0 0 0 5 6 0 0 20 0 3 0 12345 1 2 \n";
+        let s = parse_stat(line).unwrap();
+        assert_eq!(s.pid, 42);
+        assert_eq!(s.comm, "a (b) c");
+        assert_eq!(s.state, 'S');
+        assert_eq!(s.ppid, 7);
+        assert_eq!(s.cpu_ticks, 11);
+        assert_eq!(s.threads, 3);
+        assert_eq!(s.start_ticks, 12345);
+    }
+
+    #[test]
+    fn truncated_or_empty_stat_is_none() {
+        assert_eq!(parse_stat(b""), None);
+        assert_eq!(parse_stat(b"42 (sh) S 1 42"), None);
+    }
+
+    #[test]
+    fn status_ids_and_rss() {
+        let s =
+            parse_status(b"Name:\tsh\nUid:\t0\t1\t2\t3\nGid:\t4\t5\t6\t7\nVmRSS:\t    1234 kB\n");
+        assert_eq!(s.uids.unwrap().saved, 2);
+        assert_eq!(s.gids.unwrap().fs, 7);
+        assert_eq!(s.rss_kib, Some(1234));
+    }
+
+    #[test]
+    fn cmdline_splits_on_nul() {
+        assert_eq!(parse_cmdline(b"sleep\x001000\x00"), vec!["sleep", "1000"]);
+        assert!(parse_cmdline(b"").is_empty());
+    }
+
+    #[test]
+    fn cgroup_lines_v1_and_v2() {
+        let lines = parse_cgroup(b"4:memory:/a/b\n1:name=systemd:/x:y\n0::/c\n");
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[1].path, "/x:y");
+        assert_eq!(lines[2].controllers, "");
+    }
+
+    #[test]
+    fn ns_link() {
+        assert_eq!(
+            parse_ns_link("net:[4026531840]"),
+            Some((NsKind::Net, 4026531840))
+        );
+        assert_eq!(parse_ns_link("pid_for_children:[1]"), None);
+        assert_eq!(parse_ns_link("net:4026531840"), None);
+    }
+}

@@ -1,0 +1,162 @@
+//! `ocitop --once`: the snapshot as plain text, like systemd-cgls and lsns, for scripts, CI
+//! logs and bug reports. Uses the same model rows as the TUI.
+
+use crate::format;
+use crate::model::namespaces::{self, Share};
+use crate::model::tree::{self, Item, TreeOptions};
+use crate::model::{cgtree, NsKind, Snapshot, Status};
+use std::fmt::Write;
+
+/// The whole text report.
+pub fn text(s: &Snapshot, show_host: bool) -> String {
+    let mut out = String::new();
+    let stale = s
+        .containers
+        .iter()
+        .filter(|c| c.status == Status::Stale)
+        .count();
+    let _ = writeln!(
+        out,
+        "ocitop: {} containers ({stale} stale), {} shims, {} processes, cgroups {:?}",
+        s.containers.len(),
+        s.shims.len(),
+        s.processes.len(),
+        s.host.cgroup_mode
+    );
+    out.push('\n');
+    let opts = TreeOptions {
+        show_host,
+        ..TreeOptions::default()
+    };
+    for row in tree::rows(s, &opts) {
+        let _ = writeln!(out, "{}", tree_line(s, &row));
+    }
+
+    out.push_str("\nCONTAINER                     STATUS   PID      SHIM     CGROUP\n");
+    for c in &s.containers {
+        let _ = writeln!(
+            out,
+            "{:<29} {:<8} {:<8} {:<8} {}",
+            format::container_name_short(c),
+            c.status.as_str(),
+            format::opt(c.init_pid),
+            format::opt(c.shim_pid),
+            c.cgroup.as_deref().unwrap_or("?"),
+        );
+        if let Some(reason) = &c.stale_reason {
+            let _ = writeln!(out, "    stale: {reason}");
+        }
+    }
+
+    out.push_str("\nNAMESPACES (container x kind: host, own, or the containers it shares with)\n");
+    let _ = write!(out, "{:<29}", "CONTAINER");
+    for k in NsKind::ALL {
+        let _ = write!(out, " {:<7}", k.name());
+    }
+    out.push('\n');
+    for (c, row) in s.containers.iter().zip(namespaces::matrix(s)) {
+        let _ = write!(out, "{:<29}", format::container_name_short(c));
+        for cell in row {
+            let _ = write!(out, " {:<7}", share_text(s, &cell));
+        }
+        out.push('\n');
+    }
+
+    out.push_str("\n        NS TYPE   NPROCS   PID HOST\n");
+    for ns in &s.namespaces {
+        let _ = writeln!(
+            out,
+            "{:>10} {:<6} {:>6} {:>5} {}",
+            ns.inode,
+            ns.kind.name(),
+            ns.members,
+            ns.owner_pid,
+            if ns.host { "host" } else { "" }
+        );
+    }
+
+    out.push_str(
+        "\nCGROUP                                   PROCS  MEMORY          PIDS        CPU QUOTA\n",
+    );
+    for row in cgtree::rows(s, false, None) {
+        let c = &s.cgroups[row.index];
+        let st = &c.stats;
+        let name = format!("{}{}", row.prefix, row.name);
+        let _ = writeln!(
+            out,
+            "{:<40} {:>5}  {:<15} {:<11} {}",
+            name,
+            c.procs,
+            format!(
+                "{}/{}",
+                st.memory_current.map_or("?".into(), format::bytes),
+                format::limit_bytes(st.memory_max)
+            ),
+            format!(
+                "{}/{}",
+                format::opt(st.pids_current),
+                format::limit_count(st.pids_max)
+            ),
+            cpu_quota(st),
+        );
+    }
+    for w in &s.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out
+}
+
+/// One tree row as text: guides, pid, command, and the role tag.
+pub fn tree_line(s: &Snapshot, row: &tree::Row) -> String {
+    match row.item {
+        Item::Process(pid) => {
+            let Some(p) = s.process(pid) else {
+                return format!("{}{pid} ?", row.prefix);
+            };
+            let fold = if row.folded { " [+]" } else { "" };
+            let tag = format::role_tag(s, pid)
+                .map(|t| format!("  ◆ {t}"))
+                .unwrap_or_default();
+            format!("{}{pid} {}{fold}{tag}", row.prefix, p.command())
+        }
+        Item::Container(i) => {
+            let c = &s.containers[i];
+            format!(
+                "{} {} ({})",
+                c.status.as_str(),
+                format::container_name_short(c),
+                c.stale_reason
+                    .clone()
+                    .or_else(|| c.state_dir.clone())
+                    .unwrap_or_default()
+            )
+        }
+    }
+}
+
+/// A matrix cell as text.
+pub fn share_text(s: &Snapshot, cell: &Share) -> String {
+    match cell {
+        Share::Host => "host".into(),
+        Share::Own => "own".into(),
+        Share::Unknown => "?".into(),
+        Share::With(others) => {
+            let first = &s.containers[others[0]].id;
+            let more = if others.len() > 1 {
+                format!("+{}", others.len() - 1)
+            } else {
+                String::new()
+            };
+            format!("={}{more}", format::short_id(first))
+        }
+    }
+}
+
+/// cpu quota as "50000/100000" or "max", "?" if unknown.
+pub fn cpu_quota(st: &crate::model::CgroupStats) -> String {
+    match (st.cpu_quota_us, st.cpu_period_us) {
+        (Some(crate::model::Limit::Max), _) => "max".into(),
+        (Some(crate::model::Limit::Value(q)), Some(p)) => format!("{q}/{p}us"),
+        _ => "?".into(),
+    }
+}

@@ -1,0 +1,119 @@
+//! Text for values, shared by the TUI and `ocitop --once`: sizes, limits, unknowns ("?"),
+//! the label of a process row and a container's short name.
+
+use crate::model::{Container, Limit, Shim, ShimKind, Snapshot};
+
+/// Bytes as 1.5G / 312M / 4.0K.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["K", "M", "G", "T", "P"];
+    if n < 1024 {
+        return format!("{n}B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if v < 10.0 {
+        format!("{v:.1}{}", UNITS[unit])
+    } else {
+        format!("{v:.0}{}", UNITS[unit])
+    }
+}
+
+/// An optional value, "?" when unknown.
+pub fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "?".to_string(), |v| v.to_string())
+}
+
+/// A byte limit: "max", a size, or "?".
+pub fn limit_bytes(l: Option<Limit>) -> String {
+    match l {
+        Some(Limit::Max) => "max".into(),
+        Some(Limit::Value(v)) => bytes(v),
+        None => "?".into(),
+    }
+}
+
+/// A count limit: "max", the number, or "?".
+pub fn limit_count(l: Option<Limit>) -> String {
+    match l {
+        Some(Limit::Max) => "max".into(),
+        Some(Limit::Value(v)) => v.to_string(),
+        None => "?".into(),
+    }
+}
+
+/// "runc default/web" style name of a container: runtime, containerd namespace, id.
+pub fn container_name(c: &Container) -> String {
+    match &c.namespace {
+        Some(ns) => format!("{} {ns}/{}", c.runtime, c.id),
+        None => format!("{} {}", c.runtime, c.id),
+    }
+}
+
+/// What a shim is, for a row label.
+pub fn shim_label(sh: &Shim) -> String {
+    let kind = match sh.kind {
+        ShimKind::ContainerdRunc => "containerd shim",
+        ShimKind::Kata => "kata shim",
+        ShimKind::ContainerdOther => "containerd shim",
+        ShimKind::Conmon => "conmon",
+    };
+    let mut out = kind.to_string();
+    if let Some(ns) = &sh.namespace {
+        out.push_str(&format!(" ns={ns}"));
+    }
+    if let Some(id) = &sh.id {
+        out.push_str(&format!(" id={}", short_id(id)));
+    }
+    out
+}
+
+/// Ids longer than 16 characters (podman, kubernetes) cut to 12 like docker ps.
+pub fn short_id(id: &str) -> &str {
+    if id.len() > 16 && id.is_char_boundary(12) {
+        &id[..12]
+    } else {
+        id
+    }
+}
+
+/// The role tag shown after a process in the tree: shim, container init, or nothing.
+pub fn role_tag(s: &Snapshot, pid: u32) -> Option<String> {
+    if let Some(sh) = s.shim(pid) {
+        return Some(shim_label(sh));
+    }
+    let c = s
+        .containers
+        .iter()
+        .find(|c| c.init_pid == Some(pid) && !c.pids.is_empty())?;
+    Some(format!("{} {}", container_name_short(c), c.status.as_str()))
+}
+
+/// Like [`container_name`] with the id shortened.
+pub fn container_name_short(c: &Container) -> String {
+    match &c.namespace {
+        Some(ns) => format!("{} {ns}/{}", c.runtime, short_id(&c.id)),
+        None => format!("{} {}", c.runtime, short_id(&c.id)),
+    }
+}
+
+/// Process start time as seconds since the epoch, from its start ticks and the boot time.
+pub fn start_time(s: &Snapshot, start_ticks: u64) -> Option<u64> {
+    let ticks = s.host.clock_ticks.max(1);
+    Some(s.host.boot_time? + start_ticks / ticks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(bytes(512), "512B");
+        assert_eq!(bytes(1536), "1.5K");
+        assert_eq!(bytes(300 << 20), "300M");
+    }
+}

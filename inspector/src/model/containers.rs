@@ -1,0 +1,230 @@
+//! Assembling containers from what the state dirs and the shims say, checked against the live
+//! processes: a container is its init process, the init's descendants, the processes its shim
+//! started in the init's namespaces (exec), its namespaces and its cgroup. A state dir whose
+//! init pid is gone, or now names a process with another start time (pid reuse), is STALE.
+
+use super::{Container, NsKind, Process, Shim, ShimKind, Status};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+/// What one runtime state file says about one container (see `collect::state`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StateEntry {
+    pub runtime: String,
+    /// containerd namespace (the directory under containerd's runc root).
+    pub namespace: Option<String>,
+    pub id: String,
+    /// The state directory as read (under the state root).
+    pub dir: PathBuf,
+    pub pid: Option<u32>,
+    pub start_ticks: Option<u64>,
+    pub status: Option<String>,
+    pub bundle: Option<String>,
+    pub rootfs: Option<String>,
+    pub created: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+    pub cgroup_paths: BTreeMap<String, String>,
+}
+
+/// Processes indexed by pid and by parent.
+pub struct ProcIndex<'a> {
+    by_pid: HashMap<u32, &'a Process>,
+    children: HashMap<u32, Vec<u32>>,
+}
+
+impl<'a> ProcIndex<'a> {
+    pub fn new(processes: &'a [Process]) -> Self {
+        let mut by_pid = HashMap::with_capacity(processes.len());
+        let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
+        for p in processes {
+            by_pid.insert(p.pid, p);
+            children.entry(p.ppid).or_default().push(p.pid);
+        }
+        ProcIndex { by_pid, children }
+    }
+
+    pub fn get(&self, pid: u32) -> Option<&'a Process> {
+        self.by_pid.get(&pid).copied()
+    }
+
+    pub fn children(&self, pid: u32) -> &[u32] {
+        self.children.get(&pid).map_or(&[], Vec::as_slice)
+    }
+
+    /// `pid` and all its descendants.
+    pub fn subtree(&self, pid: u32) -> Vec<u32> {
+        let mut out = vec![pid];
+        let mut i = 0;
+        while i < out.len() {
+            out.extend_from_slice(self.children(out[i]));
+            i += 1;
+        }
+        out
+    }
+}
+
+/// Builds the containers: first from state entries, then from shims no state entry claimed.
+pub fn assemble(processes: &[Process], shims: &[Shim], states: Vec<StateEntry>) -> Vec<Container> {
+    let index = ProcIndex::new(processes);
+    let shim_by_pid: HashMap<u32, &Shim> = shims.iter().map(|s| (s.pid, s)).collect();
+    let mut containers = Vec::new();
+    for state in states {
+        containers.push(from_state(state, &index, shims, &shim_by_pid));
+    }
+    for shim in shims {
+        if containers.iter().any(|c| c.shim_pid == Some(shim.pid)) {
+            continue;
+        }
+        containers.push(from_shim(shim, &index));
+    }
+    for c in &mut containers {
+        c.pids = members(c, &index);
+    }
+    containers
+        .sort_by(|a, b| (&a.runtime, &a.namespace, &a.id).cmp(&(&b.runtime, &b.namespace, &b.id)));
+    containers
+}
+
+fn from_state(
+    state: StateEntry,
+    index: &ProcIndex,
+    shims: &[Shim],
+    shim_by_pid: &HashMap<u32, &Shim>,
+) -> Container {
+    let init = state.pid.and_then(|pid| index.get(pid));
+    let (status, stale_reason) = match (state.pid, init) {
+        (None, _) => match state.status.as_deref() {
+            Some("stopped") => (Status::Stopped, None),
+            Some("creating") => (Status::Created, None),
+            _ => (Status::Stale, Some("the state names no pid".to_string())),
+        },
+        (Some(pid), None) => (Status::Stale, Some(format!("pid {pid} is gone"))),
+        (Some(pid), Some(p)) => match state.start_ticks {
+            Some(start) if start != p.start_ticks => (
+                Status::Stale,
+                Some(format!(
+                    "pid {pid} was reused: start time {} is not the recorded {start}",
+                    p.start_ticks
+                )),
+            ),
+            _ => (declared_or_observed(state.status.as_deref(), p), None),
+        },
+    };
+    let live = status != Status::Stale;
+    let init = init.filter(|_| live);
+    let shim_pid = init
+        .and_then(|p| shim_by_pid.get(&p.ppid).map(|s| s.pid))
+        .or_else(|| {
+            shims
+                .iter()
+                .find(|s| s.id.as_deref() == Some(&state.id) && live)
+                .map(|s| s.pid)
+        });
+    Container {
+        id: state.id,
+        runtime: state.runtime,
+        namespace: state.namespace,
+        state_dir: Some(state.dir.display().to_string()),
+        status,
+        declared_status: state.status,
+        stale_reason,
+        init_pid: state.pid,
+        init_start_ticks: state.start_ticks,
+        bundle: state.bundle,
+        rootfs: state.rootfs,
+        created: state.created,
+        annotations: state.annotations,
+        shim_pid,
+        pids: Vec::new(),
+        namespaces: init.map(|p| p.namespaces.clone()).unwrap_or_default(),
+        cgroup: init.and_then(|p| p.main_cgroup().map(str::to_string)),
+        cgroup_paths: state.cgroup_paths,
+    }
+}
+
+/// The state file's status when it has one, else what the init process shows: runc's init
+/// waits as `runc:[2:INIT]` until `runc start`.
+fn declared_or_observed(declared: Option<&str>, init: &Process) -> Status {
+    match declared {
+        Some("created") => Status::Created,
+        Some("running") => Status::Running,
+        Some("paused") => Status::Paused,
+        Some("stopped") => Status::Stopped,
+        Some(_) => Status::Unknown,
+        None if init.comm.starts_with("runc:[2:INIT]") => Status::Created,
+        None => Status::Running,
+    }
+}
+
+/// A container only a shim names: its init is the shim's first child that is not a runtime
+/// process (for kata the workload runs inside a VM, so there may be none).
+fn from_shim(shim: &Shim, index: &ProcIndex) -> Container {
+    let init = index
+        .children(shim.pid)
+        .iter()
+        .filter_map(|&pid| index.get(pid))
+        .find(|p| !is_runtime_helper(p));
+    let runtime = match shim.kind {
+        ShimKind::Conmon => "conmon",
+        ShimKind::Kata => "kata",
+        ShimKind::ContainerdRunc | ShimKind::ContainerdOther => "containerd",
+    };
+    Container {
+        id: shim
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("shim-{}", shim.pid)),
+        runtime: runtime.to_string(),
+        namespace: shim.namespace.clone(),
+        state_dir: None,
+        status: if init.is_some() {
+            Status::Running
+        } else {
+            Status::Unknown
+        },
+        declared_status: None,
+        stale_reason: None,
+        init_pid: init.map(|p| p.pid),
+        init_start_ticks: init.map(|p| p.start_ticks),
+        bundle: shim.bundle.clone(),
+        rootfs: None,
+        created: None,
+        annotations: BTreeMap::new(),
+        shim_pid: Some(shim.pid),
+        pids: Vec::new(),
+        namespaces: init.map(|p| p.namespaces.clone()).unwrap_or_default(),
+        cgroup: init.and_then(|p| p.main_cgroup().map(str::to_string)),
+        cgroup_paths: BTreeMap::new(),
+    }
+}
+
+fn is_runtime_helper(p: &Process) -> bool {
+    matches!(p.comm.as_str(), "runc" | "crun" | "youki" | "ocirun")
+}
+
+/// The init's subtree, plus the subtrees of the shim's children that share the init's pid and
+/// mount namespaces (processes started by `exec`).
+fn members(c: &Container, index: &ProcIndex) -> Vec<u32> {
+    let Some(init_pid) = c.init_pid.filter(|_| c.status != Status::Stale) else {
+        return Vec::new();
+    };
+    let Some(init) = index.get(init_pid) else {
+        return Vec::new();
+    };
+    let mut pids = index.subtree(init_pid);
+    if let Some(shim) = c.shim_pid {
+        let same_ns = |p: &Process| {
+            [NsKind::Pid, NsKind::Mnt].iter().all(|k| {
+                p.namespaces.get(k).is_some() && p.namespaces.get(k) == init.namespaces.get(k)
+            })
+        };
+        for &child in index.children(shim) {
+            if child != init_pid && index.get(child).is_some_and(same_ns) {
+                pids.extend(index.subtree(child));
+            }
+        }
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}

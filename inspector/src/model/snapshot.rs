@@ -1,0 +1,359 @@
+//! The snapshot: every fact ocitop read from one pass over /proc, cgroupfs and the runtimes'
+//! state dirs. Pure data (serde, versioned); `ocitop --json` prints it as is and the TUI renders
+//! it. Anything the reader could not read is `None` and rendered "?".
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Bumped whenever a field changes meaning or is removed (adding an optional field is not a bump).
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+/// One consistent-as-possible picture of the host.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub version: u32,
+    pub host: Host,
+    /// Every process (thread-group leader) that was still there when read, sorted by pid.
+    pub processes: Vec<Process>,
+    /// Shim processes recognised from their command line.
+    #[serde(default)]
+    pub shims: Vec<Shim>,
+    /// Containers from state dirs and shims, sorted by (runtime, namespace, id).
+    pub containers: Vec<Container>,
+    /// One entry per cgroup path (hierarchies merged by path), sorted by path.
+    pub cgroups: Vec<Cgroup>,
+    /// Every namespace seen through /proc/PID/ns, like lsns.
+    pub namespaces: Vec<Namespace>,
+    /// Things that could not be read and why (one lower-case line each).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// Where the snapshot came from and how the host's cgroups are laid out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Host {
+    pub proc_root: String,
+    pub cgroup_root: String,
+    pub state_root: String,
+    /// Seconds since the epoch when the snapshot was taken (0 in recorded tests).
+    pub taken_at: u64,
+    /// `btime` of /proc/stat: boot time, seconds since the epoch.
+    pub boot_time: Option<u64>,
+    /// USER_HZ, the unit of process start times and CPU times in /proc/PID/stat.
+    pub clock_ticks: u64,
+    pub cgroup_mode: CgroupMode,
+    pub hierarchies: Vec<Hierarchy>,
+    /// The host's namespaces: pid 1's, or for a kind pid 1 does not let us read, those of the
+    /// lowest pid that does (kthreadd, pid 2, is always in the initial namespaces).
+    #[serde(default)]
+    pub namespaces: BTreeMap<NsKind, u64>,
+}
+
+/// How cgroupfs is mounted (cgroups(7) "CGROUPS VERSION 1 / VERSION 2").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CgroupMode {
+    /// Only cgroup v1 controller hierarchies.
+    V1,
+    /// One unified cgroup2 hierarchy at the cgroup root.
+    V2,
+    /// v1 controllers plus a cgroup2 hierarchy (usually at `unified/`).
+    Hybrid,
+    /// Nothing recognisable under the cgroup root.
+    #[default]
+    None,
+}
+
+/// One mounted hierarchy under the cgroup root.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hierarchy {
+    /// Directory under the cgroup root ("" when cgroup2 is the root itself).
+    pub dir: String,
+    /// 1 or 2.
+    pub version: u8,
+}
+
+/// The kinds of namespace listed in /proc/PID/ns (namespaces(7)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NsKind {
+    Mnt,
+    Uts,
+    Ipc,
+    Pid,
+    Net,
+    User,
+    Cgroup,
+    Time,
+}
+
+impl NsKind {
+    /// Every kind, in display order.
+    pub const ALL: [NsKind; 8] = [
+        NsKind::Mnt,
+        NsKind::Uts,
+        NsKind::Ipc,
+        NsKind::Pid,
+        NsKind::Net,
+        NsKind::User,
+        NsKind::Cgroup,
+        NsKind::Time,
+    ];
+
+    /// The file name under /proc/PID/ns and the prefix of its link text.
+    pub fn name(self) -> &'static str {
+        match self {
+            NsKind::Mnt => "mnt",
+            NsKind::Uts => "uts",
+            NsKind::Ipc => "ipc",
+            NsKind::Pid => "pid",
+            NsKind::Net => "net",
+            NsKind::User => "user",
+            NsKind::Cgroup => "cgroup",
+            NsKind::Time => "time",
+        }
+    }
+
+    /// The kind named by a /proc/PID/ns file name, if it is one ocitop tracks.
+    pub fn from_name(name: &str) -> Option<NsKind> {
+        NsKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// Real, effective, saved and filesystem ids (the Uid:/Gid: lines of /proc/PID/status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ids {
+    pub real: u32,
+    pub effective: u32,
+    pub saved: u32,
+    pub fs: u32,
+}
+
+/// One line of /proc/PID/cgroup: `hierarchy-ID:controller-list:cgroup-path` (cgroups(7)).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CgroupLine {
+    pub hierarchy_id: u32,
+    /// Comma-separated controllers; empty for the cgroup2 line (`0::/path`).
+    pub controllers: String,
+    pub path: String,
+}
+
+/// One process as read from /proc/PID.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Process {
+    pub pid: u32,
+    pub ppid: u32,
+    pub comm: String,
+    /// argv; empty for kernel threads and zombies.
+    pub cmdline: Vec<String>,
+    /// The state letter of /proc/PID/stat (R, S, D, Z, T, I ...).
+    pub state: char,
+    pub uids: Option<Ids>,
+    pub gids: Option<Ids>,
+    /// Field 22 of /proc/PID/stat: clock ticks after boot; with the pid it names a process
+    /// uniquely (pid reuse gives a different start time).
+    pub start_ticks: u64,
+    /// utime + stime, clock ticks.
+    pub cpu_ticks: u64,
+    /// Resident set size in KiB (VmRSS), none for kernel threads.
+    pub rss_kib: Option<u64>,
+    pub threads: Option<u32>,
+    /// Namespace inodes by kind; a kind that could not be read is absent.
+    pub namespaces: BTreeMap<NsKind, u64>,
+    /// Lines of /proc/PID/cgroup; `None` when it could not be read.
+    pub cgroups: Option<Vec<CgroupLine>>,
+}
+
+impl Process {
+    /// The command line joined with spaces, or `[comm]` for kernel threads like ps does.
+    pub fn command(&self) -> String {
+        if self.cmdline.is_empty() {
+            format!("[{}]", self.comm)
+        } else {
+            self.cmdline.join(" ")
+        }
+    }
+
+    /// The cgroup2 path of the process, else the first v1 path (what `ps -o cgroup` shows first).
+    pub fn main_cgroup(&self) -> Option<&str> {
+        let lines = self.cgroups.as_ref()?;
+        lines
+            .iter()
+            .find(|l| l.hierarchy_id == 0)
+            .or_else(|| lines.iter().find(|l| l.controllers.contains("memory")))
+            .or_else(|| lines.first())
+            .map(|l| l.path.as_str())
+    }
+}
+
+/// Which program a shim is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShimKind {
+    /// containerd-shim-runc-v2 (and the v1 containerd-shim).
+    ContainerdRunc,
+    /// containerd-shim-kata-v2: the container runs in a VM.
+    Kata,
+    /// Any other containerd-shim-* binary.
+    ContainerdOther,
+    /// Podman/CRI-O's conmon.
+    Conmon,
+}
+
+/// A shim process and what its command line says about the containers it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shim {
+    pub pid: u32,
+    pub kind: ShimKind,
+    /// containerd namespace (`-namespace`).
+    pub namespace: Option<String>,
+    /// Container (or sandbox) id (`-id`, conmon `-c/--cid`).
+    pub id: Option<String>,
+    /// Runtime binary (conmon `-r/--runtime`).
+    pub runtime: Option<String>,
+    /// Bundle directory (conmon `-b/--bundle`).
+    pub bundle: Option<String>,
+}
+
+/// What ocitop concludes about a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// `runtime.md "State"`: created, the user process not started yet.
+    Created,
+    Running,
+    Paused,
+    Stopped,
+    /// A state dir whose init pid is gone or now names another process.
+    Stale,
+    Unknown,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+            Status::Stale => "STALE",
+            Status::Unknown => "?",
+        }
+    }
+}
+
+/// A container: its init process, the descendants, its namespaces and its cgroup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Container {
+    pub id: String,
+    /// "runc", "crun", "youki", "ocirun", "containerd", "conmon", "kata".
+    pub runtime: String,
+    /// containerd namespace, from the state dir path or the shim.
+    pub namespace: Option<String>,
+    /// The runtime state dir it was found in (none when only a shim names it).
+    pub state_dir: Option<String>,
+    pub status: Status,
+    /// The status written in the state file, if the format has one.
+    pub declared_status: Option<String>,
+    /// Why the container is STALE.
+    pub stale_reason: Option<String>,
+    pub init_pid: Option<u32>,
+    pub init_start_ticks: Option<u64>,
+    pub bundle: Option<String>,
+    pub rootfs: Option<String>,
+    pub created: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+    /// The shim holding the container (the init's parent, or the shim naming its id).
+    pub shim_pid: Option<u32>,
+    /// Live processes: the init, its descendants and processes the shim started in the
+    /// container's namespaces (exec); sorted.
+    pub pids: Vec<u32>,
+    /// The init process's namespaces.
+    pub namespaces: BTreeMap<NsKind, u64>,
+    /// The init's main cgroup path (see [`Process::main_cgroup`]).
+    pub cgroup: Option<String>,
+    /// Cgroup paths the runtime recorded, by controller ("" = unified).
+    pub cgroup_paths: BTreeMap<String, String>,
+}
+
+/// One namespace, like a row of lsns(8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Namespace {
+    pub kind: NsKind,
+    pub inode: u64,
+    /// The lowest pid in it (lsns's PID column).
+    pub owner_pid: u32,
+    pub members: usize,
+    /// Whether pid 1 is in it.
+    pub host: bool,
+}
+
+/// A resource limit: a number or "max".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Limit {
+    Max,
+    Value(u64),
+}
+
+/// Usage and limits of one cgroup path, merged over the hierarchies where it exists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CgroupStats {
+    /// v2 memory.current, v1 memory.usage_in_bytes.
+    pub memory_current: Option<u64>,
+    /// v2 memory.max, v1 memory.limit_in_bytes.
+    pub memory_max: Option<Limit>,
+    /// v2 cpu.max first field, v1 cpu.cfs_quota_us.
+    pub cpu_quota_us: Option<Limit>,
+    /// v2 cpu.max second field, v1 cpu.cfs_period_us.
+    pub cpu_period_us: Option<u64>,
+    /// v2 cpu.stat usage_usec, v1 cpuacct.usage / 1000.
+    pub cpu_usage_us: Option<u64>,
+    pub pids_current: Option<u64>,
+    pub pids_max: Option<Limit>,
+    /// v2 io.stat rbytes, v1 blkio.throttle.io_service_bytes Read, summed over devices.
+    pub io_read_bytes: Option<u64>,
+    pub io_write_bytes: Option<u64>,
+}
+
+/// One cgroup path.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cgroup {
+    /// "/" or "/a/b", relative to each hierarchy's root.
+    pub path: String,
+    /// Hierarchy dirs where this path exists ("memory", "unified", "" for pure v2).
+    pub hierarchies: Vec<String>,
+    pub stats: CgroupStats,
+    /// Processes whose /proc/PID/cgroup names this path in any hierarchy.
+    pub procs: usize,
+}
+
+impl Snapshot {
+    /// The process with this pid (processes are sorted by pid).
+    pub fn process(&self, pid: u32) -> Option<&Process> {
+        self.processes
+            .binary_search_by_key(&pid, |p| p.pid)
+            .ok()
+            .map(|i| &self.processes[i])
+    }
+
+    /// The container holding this pid, if any.
+    pub fn container_of(&self, pid: u32) -> Option<&Container> {
+        self.containers
+            .iter()
+            .find(|c| c.pids.binary_search(&pid).is_ok())
+    }
+
+    /// The cgroup with this path.
+    pub fn cgroup(&self, path: &str) -> Option<&Cgroup> {
+        self.cgroups
+            .binary_search_by(|c| c.path.as_str().cmp(path))
+            .ok()
+            .map(|i| &self.cgroups[i])
+    }
+
+    /// The shim with this pid.
+    pub fn shim(&self, pid: u32) -> Option<&Shim> {
+        self.shims.iter().find(|s| s.pid == pid)
+    }
+}

@@ -143,8 +143,12 @@ fn from_state(
 }
 
 /// The state file's status when it has one, else what the init process shows: runc's init
-/// waits as `runc:[2:INIT]` until `runc start`.
+/// waits as `runc:[2:INIT]` until `runc start`; a zombie init is stopped.
 fn declared_or_observed(declared: Option<&str>, init: &Process) -> Status {
+    // An init that exited but was not reaped yet is a zombie: stopped, like runc reports it.
+    if matches!(init.state, 'Z' | 'X') {
+        return Status::Stopped;
+    }
     match declared {
         Some("created") => Status::Created,
         Some("running") => Status::Running,

@@ -117,7 +117,12 @@ pub fn entered(s: &Snapshot, pid: u32) -> Vec<Entered> {
             let at_pid = inode.and_then(|ino| {
                 chain.windows(2).find_map(|w| {
                     let (child, parent) = (w[0], w[1]);
-                    let pi = parent.namespaces.get(&kind)?;
+                    // pid 1 may hide its links; the host's namespaces stand in for them.
+                    let pi = parent.namespaces.get(&kind).or_else(|| {
+                        (parent.pid == 1)
+                            .then(|| s.host.namespaces.get(&kind))
+                            .flatten()
+                    })?;
                     (child.namespaces.get(&kind) == Some(&ino) && *pi != ino).then_some(child.pid)
                 })
             });

@@ -1,40 +1,268 @@
 //! The container's root filesystem: mounts, devices, pivot_root (config.md "Root", "Mounts";
-//! config-linux.md "Devices", "Rootfs Mount Propagation", "Masked Paths", "Readonly Paths").
+//! config-linux.md "Default Filesystems", "Devices", "Rootfs Mount Propagation", "Masked
+//! Paths", "Readonly Paths"; runtime-linux.md "Dev symbolic links").
 //!
 //! Everything here runs inside the container's init, in its new mount namespace, before the
-//! user process is executed.
+//! user process is executed. The order, as runc does it:
+//! 1. [`prepare`]: propagation, rootfs bind, `mounts`, devices, /dev symlinks;
+//! 2. (the caller runs createContainer hooks: "before pivot_root", config.md "Hooks");
+//! 3. [`finish`]: pivot_root (or move + chroot), rootfs propagation, masked paths, read-only
+//!    paths, read-only root ([`finish`] = [`pivot`] then [`finalize`]; a console can be bound
+//!    between the two with [`mount_console`]).
+//!
+//! [`setup`] does it all at once.
 
+mod cgroupfs;
+pub mod devices;
+mod masked;
+pub mod mount;
+pub mod options;
+pub mod paths;
+mod pivot;
+
+use std::fmt;
 use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::mount::MsFlags;
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use self::devices::Device;
+use self::mount::{mount, MountContext};
+use self::paths::Root;
 
 /// What the rootfs setup needs from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct RootfsOptions {
     /// `--no-pivot`: move-mount the rootfs onto / and chroot instead of pivot_root(2).
     pub no_pivot: bool,
+    /// The bundle directory: relative bind sources are relative to it (config.md "Mounts").
+    /// `None`: the current directory.
+    pub bundle: Option<PathBuf>,
 }
 
+/// Why the rootfs could not be set up. Every message names the path and, for a failed
+/// system call, the call and errno: `mount proc on /proc: EPERM: operation not permitted`.
 #[derive(Debug, thiserror::Error)]
 pub enum RootfsError {
-    #[error("mount {destination}: {source}")]
-    Mount {
-        destination: PathBuf,
-        source: std::io::Error,
+    /// A system call failed; `op` says which and on what ("mount proc on", "mknod").
+    #[error("{op} {}: {}", path.display(), ErrnoText(*errno))]
+    Syscall {
+        op: String,
+        path: PathBuf,
+        errno: Errno,
     },
-    #[error("{0}")]
-    Other(String),
+    /// mount(2) failed for a filesystem given data options (often an unknown option).
+    #[error(
+        "mount {fstype} on {} with options \"{data}\": {}",
+        destination.display(),
+        ErrnoText(*errno)
+    )]
+    MountData {
+        fstype: String,
+        destination: PathBuf,
+        data: String,
+        errno: Errno,
+    },
+    /// A `mounts` entry that cannot be honoured as written.
+    #[error("mount {}: {reason}", destination.display())]
+    InvalidMount { destination: PathBuf, reason: String },
+    /// A `linux.devices` entry that cannot be honoured.
+    #[error("device {}: {reason}", path.display())]
+    InvalidDevice { path: PathBuf, reason: String },
+    /// Another config field with a bad value.
+    #[error("{field}: {reason}")]
+    InvalidConfig { field: &'static str, reason: String },
+    /// A path component to create is a symlink to something missing; following it would
+    /// create files where the image did not expect them.
+    #[error("{}: is a dangling symlink (or changed while creating it)", path.display())]
+    DanglingSymlink { path: PathBuf },
 }
 
-/// Prepares the new root in the (already unshared) mount namespace and switches into it:
-/// rootfs propagation, bind of the rootfs onto itself, `mounts` in order, default devices and
-/// symlinks, `linux.devices`, pivot_root (or move + chroot), masked and readonly paths, and
-/// finally `root.readonly`. `rootfs` is the absolute host path of `root.path`.
-pub fn setup(
-    spec: &oci_spec::runtime::Spec,
-    rootfs: &Path,
-    opts: &RootfsOptions,
-) -> Result<(), RootfsError> {
-    let _ = (spec, rootfs, opts);
-    Err(RootfsError::Other(
-        "rootfs setup not implemented yet".into(),
-    ))
+impl RootfsError {
+    /// `map_err` helper for a failed call: `.map_err(RootfsError::sys("mknod", path))`.
+    pub(crate) fn sys(op: &str, path: impl AsRef<Path>) -> impl FnOnce(Errno) -> Self {
+        let op = op.to_owned();
+        let path = path.as_ref().to_owned();
+        move |errno| Self::Syscall { op, path, errno }
+    }
+}
+
+/// `EPERM: operation not permitted`: the errno name then its lower-case description.
+struct ErrnoText(Errno);
+
+impl fmt::Display for ErrnoText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}: {}", self.0, self.0.desc().to_lowercase())
+    }
+}
+
+/// Everything: [`prepare`] then [`finish`].
+pub fn setup(spec: &Spec, rootfs: &Path, opts: &RootfsOptions) -> Result<(), RootfsError> {
+    prepare(spec, rootfs, opts)?;
+    finish(spec, rootfs, opts)
+}
+
+/// Switches into the prepared rootfs and finalizes it: [`pivot`] then [`finalize`].
+pub fn finish(spec: &Spec, rootfs: &Path, opts: &RootfsOptions) -> Result<(), RootfsError> {
+    pivot(spec, rootfs, opts)?;
+    finalize(spec)
+}
+
+/// In the (already unshared) mount namespace: cuts propagation to the host, binds `rootfs` (the
+/// host path of `root.path`) onto itself, mounts `mounts` in order (config.md: "The runtime
+/// MUST mount entries in the listed order"), creates the default devices, `linux.devices` and
+/// the /dev symlinks. The root is not switched yet: hooks may still run in the host's view.
+///
+/// The container's init must already be in its cgroup when a `cgroup` mount is listed.
+pub fn prepare(spec: &Spec, rootfs: &Path, opts: &RootfsOptions) -> Result<(), RootfsError> {
+    let linux = spec.linux().as_ref();
+    let propagation = linux
+        .and_then(|l| l.rootfs_propagation().as_deref())
+        .map(pivot::parse_propagation)
+        .transpose()?;
+    let rootfs = canonical_rootfs(rootfs)?;
+    let bundle = match &opts.bundle {
+        Some(bundle) => bundle.clone(),
+        None => std::env::current_dir().map_err(|e| RootfsError::InvalidConfig {
+            field: "bundle",
+            reason: e.to_string().to_lowercase(),
+        })?,
+    };
+
+    pivot::prepare_root(&rootfs, propagation)?;
+    // Opened after the self-bind so lookups walk the new mount.
+    let root = Root::open(&rootfs)?;
+    let cgroup_ns = linux
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| {
+            ns.iter()
+                .any(|n| n.typ() == LinuxNamespaceType::Cgroup && n.path().is_none())
+        });
+    let ctx = MountContext {
+        root: &root,
+        bundle: &bundle,
+        cgroup_ns,
+    };
+    let mounts = spec.mounts().as_deref().unwrap_or_default();
+    for m in mounts {
+        mount::mount_entry(&ctx, m)?;
+    }
+
+    // With the host's /dev bound in, devices are the host's: creating more would write there.
+    let dev_is_host_bind = mounts.iter().any(|m| {
+        paths::relative(m.destination()) == Path::new("dev")
+            && options::parse(m.options().as_deref().unwrap_or_default()).bind
+    });
+    if !dev_is_host_bind {
+        for device in devices::default_devices() {
+            devices::create(&root, &device, false)?;
+        }
+        for d in linux.and_then(|l| l.devices().as_ref()).into_iter().flatten() {
+            devices::create(&root, &Device::from_spec(d)?, false)?;
+        }
+        devices::create_symlinks(&root)?;
+    }
+    Ok(())
+}
+
+/// Switches root to the prepared `rootfs` (pivot_root(2), or with `--no-pivot` move-mount +
+/// chroot(2)) and applies `linux.rootfsPropagation`. On return the cwd is the new `/`.
+pub fn pivot(spec: &Spec, rootfs: &Path, opts: &RootfsOptions) -> Result<(), RootfsError> {
+    let propagation = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
+        .map(pivot::parse_propagation)
+        .transpose()?;
+    let rootfs = canonical_rootfs(rootfs)?;
+    pivot::enter(&rootfs, opts.no_pivot)?;
+    if let Some(flags) = propagation {
+        pivot::apply_root_propagation(flags)?;
+    }
+    Ok(())
+}
+
+fn canonical_rootfs(rootfs: &Path) -> Result<PathBuf, RootfsError> {
+    rootfs
+        .canonicalize()
+        .map_err(|e| RootfsError::InvalidConfig {
+            field: "root.path",
+            reason: format!("{}: {}", rootfs.display(), e.to_string().to_lowercase()),
+        })
+}
+
+/// Binds the console pty `pty` (a host-resolvable path or /proc/self/fd/N) onto
+/// `<root>/dev/console` (config-linux.md "Default Devices": "/dev/console is set up if terminal
+/// is enabled ... by bind mounting the pseudoterminal pty to /dev/console"). `root` is the
+/// rootfs path before [`pivot`], or "/" after it (then call it before [`finalize`]).
+pub fn mount_console(root: &Path, pty: &Path) -> Result<(), RootfsError> {
+    let root = Root::open(root)?;
+    let console = Path::new("/dev/console");
+    let target = root.resolve_or_create(console, paths::Create::File)?;
+    mount(
+        Some(pty),
+        &paths::fd_path(std::os::fd::AsFd::as_fd(&target)),
+        None,
+        MsFlags::MS_BIND,
+        None,
+    )
+    .map_err(|errno| RootfsError::Syscall {
+        op: format!("bind mount {} on", pty.display()),
+        path: console.to_owned(),
+        errno,
+    })
+}
+
+/// In the new root: `linux.maskedPaths`, `linux.readonlyPaths`, then `root.readonly`.
+pub fn finalize(spec: &Spec) -> Result<(), RootfsError> {
+    let linux = spec.linux().as_ref();
+    let masked = linux.and_then(|l| l.masked_paths().as_ref());
+    for path in masked.into_iter().flatten() {
+        masked::mask(absolute("linux.maskedPaths", path)?)?;
+    }
+    let readonly = linux.and_then(|l| l.readonly_paths().as_ref());
+    for path in readonly.into_iter().flatten() {
+        masked::make_readonly(absolute("linux.readonlyPaths", path)?)?;
+    }
+    if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
+        masked::remount_readonly(Path::new("/"))?;
+    }
+    Ok(())
+}
+
+/// config-linux.md: "The values MUST be absolute paths in the container namespace".
+fn absolute<'a>(field: &'static str, path: &'a str) -> Result<&'a Path, RootfsError> {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        Ok(p)
+    } else {
+        Err(RootfsError::InvalidConfig {
+            field,
+            reason: format!("\"{path}\" is not an absolute path"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syscall_error_text() {
+        let err = RootfsError::sys("mount proc on", "/proc")(Errno::EPERM);
+        assert_eq!(
+            err.to_string(),
+            "mount proc on /proc: EPERM: operation not permitted"
+        );
+    }
+
+    #[test]
+    fn relative_masked_path_is_rejected() {
+        let err = absolute("linux.maskedPaths", "proc/kcore").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "linux.maskedPaths: \"proc/kcore\" is not an absolute path"
+        );
+    }
 }

@@ -1,0 +1,158 @@
+//! The cgroupfs manager: the container's cgroup is one directory per mounted hierarchy (every
+//! v1 hierarchy, including named ones like name=systemd, plus the unified one on a hybrid or
+//! unified host), exactly as runc's cgroupfs driver places a container.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use super::detect::{Hierarchies, Hierarchy, ProcessCgroups, Version};
+use super::path::CgroupsPath;
+use super::{fs, v1, v2, CgroupError, CgroupManager};
+
+/// The container's directory in one hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CgroupDir {
+    pub hierarchy: Hierarchy,
+    pub path: PathBuf,
+}
+
+/// Places processes with plain file operations on the mounted hierarchies.
+#[derive(Debug)]
+pub struct FsManager {
+    dirs: Vec<CgroupDir>,
+    /// Directories this instance created, shallowest first: a failed `apply` and `remove`
+    /// delete exactly these (plus the container's own directory), never a parent someone
+    /// else made.
+    created: Mutex<Vec<PathBuf>>,
+}
+
+impl FsManager {
+    /// The manager for `path` on `hierarchies` (injectable: tests pass a temporary tree);
+    /// `own` is the caller's /proc/self/cgroup, used for relative paths.
+    pub fn new(
+        hierarchies: &Hierarchies,
+        own: &ProcessCgroups,
+        path: &CgroupsPath,
+    ) -> Result<Self, CgroupError> {
+        let dirs: Vec<_> = hierarchies
+            .all()
+            .map(|h| CgroupDir {
+                hierarchy: h.clone(),
+                path: path.dir_in(h, own),
+            })
+            .collect();
+        if dirs.is_empty() {
+            return Err(CgroupError::NoHierarchy);
+        }
+        Ok(Self {
+            dirs,
+            created: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The container's directory in each hierarchy.
+    pub fn dirs(&self) -> &[CgroupDir] {
+        &self.dirs
+    }
+
+    fn record(&self, dirs: Vec<PathBuf>) {
+        if let Ok(mut created) = self.created.lock() {
+            created.extend(dirs);
+        }
+    }
+
+    fn take_created(&self) -> Vec<PathBuf> {
+        self.created
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
+    }
+
+    fn create(&self) -> Result<(), CgroupError> {
+        for dir in &self.dirs {
+            let created = fs::create_all(&dir.hierarchy.mount_point, &dir.path)?;
+            let result = created
+                .iter()
+                .try_for_each(|d| v1::init_created_dir(&dir.hierarchy, d));
+            self.record(created);
+            result?;
+        }
+        Ok(())
+    }
+
+    /// config-linux.md "Control groups": a frozen or (on create) non-empty cgroup is not fit
+    /// for purpose and MUST be an error.
+    fn check_fit(&self, pid: i32) -> Result<(), CgroupError> {
+        for dir in &self.dirs {
+            let others: Vec<i32> = fs::procs(&dir.path)?
+                .into_iter()
+                .filter(|&p| p != pid)
+                .collect();
+            if !others.is_empty() {
+                return Err(CgroupError::NotEmpty {
+                    path: dir.path.clone(),
+                    count: others.len(),
+                });
+            }
+            if dir.hierarchy.version == Version::V2 && v2::is_frozen(&dir.path)? {
+                return Err(CgroupError::Frozen {
+                    path: dir.path.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn rollback(&self) {
+        fs::remove_created(&self.take_created());
+    }
+}
+
+impl CgroupManager for FsManager {
+    fn apply(&self, pid: i32) -> Result<(), CgroupError> {
+        let result = self
+            .create()
+            .and_then(|()| self.check_fit(pid))
+            .and_then(|()| self.join(pid));
+        if result.is_err() {
+            self.rollback();
+        }
+        result
+    }
+
+    fn join(&self, pid: i32) -> Result<(), CgroupError> {
+        for dir in &self.dirs {
+            fs::write(&dir.path.join("cgroup.procs"), &pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    fn pids(&self) -> Result<Vec<i32>, CgroupError> {
+        let mut pids = Vec::new();
+        for dir in &self.dirs {
+            fs::procs_recursive(&dir.path, &mut pids)?;
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        Ok(pids)
+    }
+
+    fn remove(&self) -> Result<(), CgroupError> {
+        let mut first_error = None;
+        for dir in &self.dirs {
+            // Never the hierarchy root itself (cgroupsPath "/").
+            if dir.path == dir.hierarchy.mount_point {
+                continue;
+            }
+            if let Err(e) = fs::remove_tree(&dir.path) {
+                first_error.get_or_insert(e);
+            }
+        }
+        fs::remove_created(&self.take_created());
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn paths(&self) -> Vec<PathBuf> {
+        self.dirs.iter().map(|d| d.path.clone()).collect()
+    }
+}

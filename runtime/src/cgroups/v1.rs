@@ -1,0 +1,40 @@
+//! cgroup v1 specifics (Documentation/admin-guide/cgroup-v1/). Only what placing a process
+//! needs today; the v1 resource writers (memory.limit_in_bytes, devices.allow, ...) belong
+//! here when `linux.resources` is implemented.
+
+use std::path::Path;
+
+use super::detect::{Hierarchy, Version};
+use super::CgroupError;
+
+/// A new cpuset cgroup starts with empty `cpuset.cpus`/`cpuset.mems`, and moving a process
+/// into it fails with ENOSPC (cgroup-v1/cpusets.rst): copy the parent's values down, as runc
+/// does. `dir` was just created, its parent is set up.
+pub fn init_created_dir(hierarchy: &Hierarchy, dir: &Path) -> Result<(), CgroupError> {
+    let Version::V1 { controllers } = &hierarchy.version else {
+        return Ok(());
+    };
+    if !controllers.iter().any(|c| c == "cpuset") {
+        return Ok(());
+    }
+    let Some(parent) = dir.parent() else {
+        return Ok(());
+    };
+    for file in ["cpuset.cpus", "cpuset.mems"] {
+        let own = read_trimmed(&dir.join(file))?;
+        if own.is_empty() {
+            let inherited = read_trimmed(&parent.join(file))?;
+            super::fs::write(&dir.join(file), &inherited)?;
+        }
+    }
+    Ok(())
+}
+
+fn read_trimmed(path: &Path) -> Result<String, CgroupError> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_owned())
+        .map_err(|source| CgroupError::Io {
+            path: path.to_owned(),
+            source,
+        })
+}

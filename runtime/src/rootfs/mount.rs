@@ -1,0 +1,282 @@
+//! One entry of config.json `mounts` (config.md "Mounts", "POSIX-platform Mounts"): the mount
+//! itself, the read-only/nosuid/... remount a bind needs, propagation changes and the recursive
+//! `r*` attributes, all on the destination resolved inside the rootfs.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::mount::MsFlags;
+use oci_spec::runtime::Mount;
+
+use super::options::{self, MountOptions, RecursiveAttrs};
+use super::paths::{fd_path, Create, Root};
+use super::{cgroupfs, RootfsError};
+
+/// What every mount entry needs besides the entry itself.
+pub struct MountContext<'a> {
+    pub root: &'a Root,
+    /// Relative bind sources are relative to the bundle (config.md "Mounts" `source`).
+    pub bundle: &'a Path,
+    /// The container gets its own cgroup namespace (changes how `cgroup` mounts are made).
+    pub cgroup_ns: bool,
+}
+
+/// Mounts one config.json entry inside the rootfs.
+pub fn mount_entry(ctx: &MountContext<'_>, m: &Mount) -> Result<(), RootfsError> {
+    let destination = m.destination();
+    let opts = options::parse(m.options().as_deref().unwrap_or_default());
+    let fstype = m.typ().as_deref().unwrap_or("none");
+    let invalid = |reason: String| RootfsError::InvalidMount {
+        destination: destination.clone(),
+        reason,
+    };
+    if opts.idmap.is_some() || m.uid_mappings().is_some() || m.gid_mappings().is_some() {
+        return Err(invalid(
+            "id-mapped mounts (idmap, ridmap, uidMappings, gidMappings) are not supported"
+                .into(),
+        ));
+    }
+    if opts.tmpcopyup {
+        return Err(invalid("option \"tmpcopyup\" is not supported".into()));
+    }
+
+    if opts.bind {
+        return bind(ctx, m, &opts);
+    }
+    if fstype == "cgroup" && !opts.flags.contains(MsFlags::MS_REMOUNT) {
+        let dest = ctx.root.resolve_or_create(destination, Create::Dir)?;
+        cgroupfs::mount_cgroup(ctx, destination, &dest, &opts)?;
+        return after_mount(ctx.root, destination, &opts);
+    }
+
+    let dest = ctx.root.resolve_or_create(destination, Create::Dir)?;
+    let data = opts.data_string();
+    let source = m
+        .source()
+        .as_ref()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| fstype.to_owned());
+    let (fs, source): (Option<&str>, Option<&str>) = if opts.flags.contains(MsFlags::MS_REMOUNT) {
+        (None, None)
+    } else {
+        (Some(fstype), Some(&source))
+    };
+    match mount(source, &fd_path(dest.as_fd()), fs, opts.flags, data.as_deref()) {
+        Ok(()) => {}
+        // Without its own network (sysfs) or IPC (mqueue) namespace a user namespace may not
+        // mount these: show the host's instead, as runc does.
+        Err(Errno::EPERM) if matches!(fstype, "sysfs" | "mqueue") => {
+            let host = if fstype == "sysfs" { "/sys" } else { "/dev/mqueue" };
+            return bind_host(ctx, destination, Path::new(host), &opts, true);
+        }
+        Err(errno) => {
+            return Err(match data {
+                Some(data) => RootfsError::MountData {
+                    fstype: fstype.to_owned(),
+                    destination: destination.clone(),
+                    data,
+                    errno,
+                },
+                None => RootfsError::Syscall {
+                    op: format!("mount {fstype} on"),
+                    path: destination.clone(),
+                    errno,
+                },
+            })
+        }
+    }
+    after_mount(ctx.root, destination, &opts)
+}
+
+/// `bind`/`rbind`: the host source onto the destination, then a remount for the per-mount
+/// flags (mount(2): with MS_BIND "the remaining bits in mountflags are ignored").
+fn bind(ctx: &MountContext<'_>, m: &Mount, opts: &MountOptions) -> Result<(), RootfsError> {
+    let destination = m.destination();
+    if !opts.data.is_empty() {
+        return Err(RootfsError::InvalidMount {
+            destination: destination.clone(),
+            reason: format!(
+                "unknown option \"{}\" (bind mounts take no filesystem options)",
+                opts.data.join(",")
+            ),
+        });
+    }
+    let Some(source) = m.source() else {
+        return Err(RootfsError::InvalidMount {
+            destination: destination.clone(),
+            reason: "a bind mount needs a source".into(),
+        });
+    };
+    let source = ctx.bundle.join(source);
+    if opts.flags.contains(MsFlags::MS_REMOUNT) {
+        let dest = ctx
+            .root
+            .resolve(destination)
+            .map_err(RootfsError::sys("open", destination))?;
+        remount_bind(&dest, destination, opts)?;
+        return after_mount(ctx.root, destination, opts);
+    }
+    bind_host(ctx, destination, &source, opts, opts.recursive)
+}
+
+/// Binds a host path onto `destination` and applies `opts` to the new mount.
+fn bind_host(
+    ctx: &MountContext<'_>,
+    destination: &Path,
+    source: &Path,
+    opts: &MountOptions,
+    recursive: bool,
+) -> Result<(), RootfsError> {
+    let meta = std::fs::metadata(source).map_err(|e| RootfsError::Syscall {
+        op: "stat bind source".into(),
+        path: source.to_owned(),
+        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+    })?;
+    let kind = if meta.is_dir() {
+        Create::Dir
+    } else {
+        Create::File
+    };
+    let dest = ctx.root.resolve_or_create(destination, kind)?;
+    let mut flags = MsFlags::MS_BIND;
+    if recursive {
+        flags |= MsFlags::MS_REC;
+    }
+    mount(Some(source), &fd_path(dest.as_fd()), None, flags, None).map_err(|errno| {
+        RootfsError::Syscall {
+            op: format!("bind mount {} on", source.display()),
+            path: destination.to_owned(),
+            errno,
+        }
+    })?;
+    if opts.bind_needs_remount() {
+        let mounted = reopen(ctx.root, destination)?;
+        remount_bind(&mounted, destination, opts)?;
+    }
+    after_mount(ctx.root, destination, opts)
+}
+
+/// Remounts a bind mount with `opts.flags`, keeping the nosuid/nodev/noexec it has unless an
+/// option cleared them: in a user namespace they are locked and dropping them is EPERM, and
+/// nobody expects `ro` alone to make a nosuid source suid.
+pub fn remount_bind(
+    mounted: &OwnedFd,
+    destination: &Path,
+    opts: &MountOptions,
+) -> Result<(), RootfsError> {
+    let keep = locked_flags(mounted.as_fd()) & !opts.cleared;
+    let flags = opts.flags | keep | MsFlags::MS_BIND | MsFlags::MS_REMOUNT;
+    mount(None::<&str>, &fd_path(mounted.as_fd()), None, flags, None).map_err(
+        RootfsError::sys("remount", destination),
+    )
+}
+
+/// nosuid/nodev/noexec currently set on the mount `fd` is on (statvfs(3) `f_flag`).
+pub fn locked_flags(fd: BorrowedFd<'_>) -> MsFlags {
+    use nix::sys::statvfs::FsFlags;
+    let Ok(st) = nix::sys::statvfs::fstatvfs(fd) else {
+        return MsFlags::empty();
+    };
+    let f = st.flags();
+    let mut flags = MsFlags::empty();
+    for (fs, ms) in [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+    ] {
+        if f.contains(fs) {
+            flags |= ms;
+        }
+    }
+    flags
+}
+
+/// Propagation and recursive attributes, on the mount now at `destination`.
+fn after_mount(root: &Root, destination: &Path, opts: &MountOptions) -> Result<(), RootfsError> {
+    if opts.propagation.is_empty() && opts.recursive_attrs.is_empty() {
+        return Ok(());
+    }
+    let mounted = reopen(root, destination)?;
+    for &propagation in &opts.propagation {
+        mount(
+            None::<&str>,
+            &fd_path(mounted.as_fd()),
+            None,
+            propagation,
+            None,
+        )
+        .map_err(RootfsError::sys("set propagation of", destination))?;
+    }
+    if !opts.recursive_attrs.is_empty() {
+        mount_setattr(mounted.as_fd(), true, opts.recursive_attrs)
+            .map_err(RootfsError::sys("mount_setattr", destination))?;
+    }
+    Ok(())
+}
+
+/// The fd we resolved before mounting names the covered directory; the new mount is only
+/// reached by looking the path up again.
+pub fn reopen(root: &Root, destination: &Path) -> Result<OwnedFd, RootfsError> {
+    root.resolve(destination)
+        .map_err(RootfsError::sys("open", destination))
+}
+
+/// mount(2) with optional strings, as nix wants them typed.
+pub fn mount<S: AsRef<Path> + ?Sized>(
+    source: Option<&S>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: MsFlags,
+    data: Option<&str>,
+) -> Result<(), Errno> {
+    nix::mount::mount(
+        source.map(|s| s.as_ref()),
+        target,
+        fstype,
+        flags,
+        data,
+    )
+}
+
+/// `struct mount_attr` of mount_setattr(2).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// mount_setattr(2) on the mount `fd` refers to (and, with `recursive`, every mount below it).
+pub fn mount_setattr(
+    fd: BorrowedFd<'_>,
+    recursive: bool,
+    attrs: RecursiveAttrs,
+) -> Result<(), Errno> {
+    let attr = MountAttr {
+        attr_set: attrs.set,
+        attr_clr: attrs.clear,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let mut flags = libc::AT_EMPTY_PATH;
+    if recursive {
+        flags |= libc::AT_RECURSIVE;
+    }
+    let empty = CString::default();
+    // SAFETY: the path is a valid NUL-terminated string, `attr` is a live, correctly laid out
+    // `struct mount_attr` and its exact size is passed; the kernel only reads both.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            empty.as_ptr(),
+            flags,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    Errno::result(rc).map(drop)
+}

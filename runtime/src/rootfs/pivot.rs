@@ -1,0 +1,141 @@
+//! Preparing the rootfs mount and switching into it: rootfs propagation
+//! (config-linux.md "Rootfs Mount Propagation"), the bind of the rootfs onto itself that
+//! pivot_root(2) needs, pivot_root itself (or `--no-pivot`: move-mount + chroot).
+
+use std::path::{Path, PathBuf};
+
+use nix::mount::{umount2, MntFlags, MsFlags};
+use nix::unistd::{chdir, chroot, fchdir, pivot_root};
+
+use super::mount::mount;
+use super::RootfsError;
+
+/// `linux.rootfsPropagation` values (and their recursive spellings, which runc accepts).
+pub fn parse_propagation(value: &str) -> Result<MsFlags, RootfsError> {
+    let flag = match value {
+        "shared" => MsFlags::MS_SHARED,
+        "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
+        "slave" => MsFlags::MS_SLAVE,
+        "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        "private" => MsFlags::MS_PRIVATE,
+        "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        "unbindable" => MsFlags::MS_UNBINDABLE,
+        "runbindable" => MsFlags::MS_UNBINDABLE | MsFlags::MS_REC,
+        other => {
+            return Err(RootfsError::InvalidConfig {
+                field: "linux.rootfsPropagation",
+                reason: format!(
+                    "\"{other}\" is not one of shared, slave, private, unbindable"
+                ),
+            })
+        }
+    };
+    Ok(flag)
+}
+
+/// Cuts the new mount namespace off from the host before anything is mounted: every mount
+/// becomes a slave (events still come in from the host, none go out), or private when the
+/// config asks for private/unbindable. Then the rootfs is bound onto itself so it is a mount
+/// point (pivot_root(2): "new_root must be a mount point").
+pub fn prepare_root(rootfs: &Path, requested: Option<MsFlags>) -> Result<(), RootfsError> {
+    let wants_private = requested
+        .is_some_and(|f| f.intersects(MsFlags::MS_PRIVATE | MsFlags::MS_UNBINDABLE));
+    let host_side = if wants_private {
+        MsFlags::MS_PRIVATE | MsFlags::MS_REC
+    } else {
+        MsFlags::MS_SLAVE | MsFlags::MS_REC
+    };
+    mount(None::<&str>, Path::new("/"), None, host_side, None)
+        .map_err(RootfsError::sys("make mounts rslave at", "/"))?;
+    // The mount the rootfs sits on must not be shared, or the bind below would propagate
+    // and pivot_root would refuse (pivot_root(2): EINVAL if a parent mount is shared).
+    if let Some(parent) = mount_point_of(rootfs.parent().unwrap_or(Path::new("/"))) {
+        mount(None::<&str>, &parent, None, MsFlags::MS_PRIVATE, None)
+            .map_err(RootfsError::sys("make private", &parent))?;
+    }
+    mount(
+        Some(rootfs),
+        rootfs,
+        None,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None,
+    )
+    .map_err(RootfsError::sys("bind mount rootfs onto itself at", rootfs))
+}
+
+/// Makes `rootfs` the root: pivot_root(".", ".") stacks the old root under the new one, which
+/// is then detached (after making it a slave so the unmount does not reach the host), as in
+/// pivot_root(2) "EXAMPLES"/runc. With `no_pivot`, moves the rootfs mount onto / and chroots.
+pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
+    if no_pivot {
+        return move_and_chroot(rootfs);
+    }
+    let new_root = nix::fcntl::open(
+        rootfs,
+        nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(RootfsError::sys("open", rootfs))?;
+    fchdir(&new_root).map_err(RootfsError::sys("chdir", rootfs))?;
+    pivot_root(".", ".").map_err(RootfsError::sys("pivot_root", rootfs))?;
+    // "." is now the old root, stacked on top of the new one.
+    mount(
+        None::<&str>,
+        Path::new("."),
+        None,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None,
+    )
+    .map_err(RootfsError::sys("make old root rslave at", rootfs))?;
+    umount2(".", MntFlags::MNT_DETACH).map_err(RootfsError::sys("unmount old root", "/"))?;
+    chdir("/").map_err(RootfsError::sys("chdir", "/"))
+}
+
+fn move_and_chroot(rootfs: &Path) -> Result<(), RootfsError> {
+    chdir(rootfs).map_err(RootfsError::sys("chdir", rootfs))?;
+    mount(
+        Some(rootfs),
+        Path::new("/"),
+        None,
+        MsFlags::MS_MOVE,
+        None,
+    )
+    .map_err(RootfsError::sys("move mount onto / from", rootfs))?;
+    chroot(".").map_err(RootfsError::sys("chroot", rootfs))?;
+    chdir("/").map_err(RootfsError::sys("chdir", "/"))
+}
+
+/// Applies `linux.rootfsPropagation` to the new / (after the switch, so a `shared` request
+/// makes a new peer group instead of sharing with the host).
+pub fn apply_root_propagation(flags: MsFlags) -> Result<(), RootfsError> {
+    mount(None::<&str>, Path::new("/"), None, flags, None)
+        .map_err(RootfsError::sys("set rootfs propagation of", "/"))
+}
+
+/// The mount point (from /proc/self/mountinfo) of the mount `path` is on: the longest mount
+/// point that is a prefix of `path`.
+fn mount_point_of(path: &Path) -> Option<PathBuf> {
+    let path = path.canonicalize().ok()?;
+    let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    text.lines()
+        .filter_map(|line| line.split(' ').nth(4))
+        .map(crate::cgroups::detect::unescape)
+        .filter(|mp| path.starts_with(mp))
+        .max_by_key(|mp| mp.as_os_str().len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn propagation_values() {
+        assert_eq!(parse_propagation("slave").unwrap(), MsFlags::MS_SLAVE);
+        assert_eq!(
+            parse_propagation("rprivate").unwrap(),
+            MsFlags::MS_PRIVATE | MsFlags::MS_REC
+        );
+        let err = parse_propagation("bogus").unwrap_err().to_string();
+        assert!(err.contains("linux.rootfsPropagation") && err.contains("bogus"), "{err}");
+    }
+}

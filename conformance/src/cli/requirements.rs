@@ -1,0 +1,60 @@
+//! `oci-conformance requirements`: spec text → `requirements/<file>.toml`, keeping hand edits.
+
+use anyhow::Context;
+use conformance::requirements::{self, extract, CatalogueFile, Keyword};
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The spec checkout (holding runtime.md, config.md, ...).
+    #[arg(long)]
+    spec: PathBuf,
+    /// The catalogue directory to write.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let mut totals = std::collections::BTreeMap::<Keyword, usize>::new();
+    for file in requirements::SPEC_FILES {
+        let src = args.spec.join(file);
+        let text = std::fs::read_to_string(&src)
+            .with_context(|| format!("cannot read {}", src.display()))?;
+        let fresh = extract::extract(file, &text);
+        let dest = args.out.join(file.replace(".md", ".toml"));
+        let previous: CatalogueFile = match std::fs::read_to_string(&dest) {
+            Ok(t) => toml::from_str(&t).with_context(|| format!("{}", dest.display()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => CatalogueFile::default(),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", dest.display())),
+        };
+        let (merged, outcome) = requirements::merge(&previous, fresh);
+        for r in &merged.requirements {
+            *totals.entry(r.keyword).or_default() += 1;
+        }
+        let body = toml::to_string(&merged).context("cannot serialize the catalogue")?;
+        let header = format!(
+            "# Requirements of the OCI runtime spec's {file}, made by `cargo xtask requirements`.\n\
+             # Edit a summary by hand and set `edited = true`: regeneration keeps it.\n\n"
+        );
+        std::fs::write(&dest, header + &body)
+            .with_context(|| format!("cannot write {}", dest.display()))?;
+        println!(
+            "{file}: {} requirements ({} new, {} retired, {} hand-edited summaries kept)",
+            merged.requirements.len(),
+            outcome.added.len(),
+            outcome.retired.len(),
+            outcome.kept_edits
+        );
+        for id in outcome.retired {
+            println!("  retired: {id} (cases citing it must be reviewed)");
+        }
+    }
+    let line: Vec<String> = totals
+        .iter()
+        .map(|(k, n)| format!("{} {n}", k.as_str()))
+        .collect();
+    println!("total: {}", line.join(", "));
+    Ok(())
+}

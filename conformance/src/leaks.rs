@@ -1,0 +1,163 @@
+//! After a case: did the runtime leave anything on the host? Processes of the container,
+//! mounts under the case's directory in the host mount table, its cgroup, its state entry.
+//! Each leak is a failure of runtime.md "Delete" (resources created by create MUST be
+//! deleted) and is cleaned up by the runner afterwards.
+
+use crate::observe;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What identifies a case's leftovers.
+#[derive(Debug, Clone, Default)]
+pub struct Marks {
+    /// The case's directory (bundle, root, files).
+    pub dir: PathBuf,
+    /// Container ids used by the case.
+    pub ids: Vec<String>,
+    /// Namespace inodes the container had that the host does not.
+    pub namespaces: BTreeMap<String, u64>,
+    /// `cgroupsPath` leaf directories (relative to a hierarchy's root).
+    pub cgroups: Vec<String>,
+    /// The runtime's `--root` directory.
+    pub state_root: PathBuf,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Leaks {
+    pub processes: Vec<i32>,
+    pub mounts: Vec<String>,
+    pub cgroups: Vec<PathBuf>,
+    pub state: Vec<PathBuf>,
+}
+
+impl Leaks {
+    pub fn is_empty(&self) -> bool {
+        self.processes.is_empty()
+            && self.mounts.is_empty()
+            && self.cgroups.is_empty()
+            && self.state.is_empty()
+    }
+
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.processes.is_empty() {
+            parts.push(format!("processes {:?}", self.processes));
+        }
+        if !self.mounts.is_empty() {
+            parts.push(format!("mounts {:?}", self.mounts));
+        }
+        if !self.cgroups.is_empty() {
+            parts.push(format!("cgroups {:?}", self.cgroups));
+        }
+        if !self.state.is_empty() {
+            parts.push(format!("state {:?}", self.state));
+        }
+        parts.join("; ")
+    }
+}
+
+/// Looks for leftovers of a case.
+pub fn find(marks: &Marks) -> Leaks {
+    let me = std::process::id() as i32;
+    let dir = marks.dir.to_string_lossy().into_owned();
+    let processes = observe::pids()
+        .into_iter()
+        .filter(|&pid| pid != me && observe::alive(pid))
+        .filter(|&pid| {
+            let ns = observe::namespaces(&pid.to_string());
+            let in_container_ns = marks.namespaces.iter().any(|(k, v)| ns.get(k) == Some(v));
+            let named = observe::cmdline(pid).is_some_and(|args| {
+                args.iter()
+                    .any(|a| a.contains(&dir) || marks.ids.iter().any(|id| a == id))
+            });
+            in_container_ns || named
+        })
+        .collect();
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(&dir))
+        .map(str::to_string)
+        .collect();
+    let cgroups = cgroup_dirs(&marks.cgroups);
+    let state = marks
+        .ids
+        .iter()
+        .map(|id| marks.state_root.join(id))
+        .filter(|p| p.exists())
+        .collect();
+    Leaks {
+        processes,
+        mounts,
+        cgroups,
+        state,
+    }
+}
+
+/// Existing `<hierarchy>/<leaf>` directories for every mounted cgroup hierarchy.
+fn cgroup_dirs(leaves: &[String]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for h in hierarchies() {
+        for leaf in leaves {
+            let p = h.join(leaf.trim_start_matches('/'));
+            if p.is_dir() {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Mount points of cgroup and cgroup2 filesystems in the runner's mount table.
+pub fn hierarchies() -> Vec<PathBuf> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let (pre, post) = l.split_once(" - ")?;
+            let fstype = post.split(' ').next()?;
+            (fstype == "cgroup" || fstype == "cgroup2")
+                .then(|| pre.split(' ').nth(4).map(PathBuf::from))
+                .flatten()
+        })
+        .collect()
+}
+
+/// Removes what leaked: kills processes, detaches mounts, removes cgroup dirs (deepest first).
+pub fn clean(leaks: &Leaks) {
+    for &pid in &leaks.processes {
+        observe::kill(pid, libc::SIGKILL);
+    }
+    for &pid in &leaks.processes {
+        let _ = observe::wait_exit(pid, std::time::Duration::from_millis(500));
+    }
+    let mut points: Vec<String> = leaks
+        .mounts
+        .iter()
+        .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+        .collect();
+    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
+    for p in points {
+        if let Ok(c) = std::ffi::CString::new(p) {
+            // SAFETY: umount2 on a NUL-terminated path.
+            unsafe {
+                libc::umount2(c.as_ptr(), libc::MNT_DETACH);
+            }
+        }
+    }
+    for cg in &leaks.cgroups {
+        remove_cgroup(cg);
+    }
+}
+
+/// rmdir a cgroup and its children, deepest first (cgroup dirs cannot be removed recursively).
+pub fn remove_cgroup(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.path().is_dir() {
+                remove_cgroup(&e.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
+}

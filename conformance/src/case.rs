@@ -27,6 +27,10 @@ pub enum Op {
     Wait,
     /// Wait for the probe's report, read `/proc/<pid>` from outside and run the generic checks.
     Observe,
+    /// Rewrite the bundle's config.json with other `process.args` and `process.env` (runtime.md
+    /// "Lifecycle": updates after create MUST NOT affect the container); checks still hold the
+    /// container against the config it was created with.
+    Edit,
 }
 
 impl Op {
@@ -39,6 +43,7 @@ impl Op {
             Op::Delete => "delete",
             Op::Wait => "wait",
             Op::Observe => "observe",
+            Op::Edit => "edit",
         }
     }
 }
@@ -68,6 +73,8 @@ pub enum Target {
     Unknown,
     /// The case's second container (for duplicate-id and joining cases).
     Second,
+    /// No id at all (runtime.md "Operations": each MUST generate an error without one).
+    Missing,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -112,6 +119,10 @@ pub struct Expect {
     /// Namespaces that must be the same as the runtime's (`["mnt"]` ...), beyond derived ones.
     #[serde(default)]
     pub host_namespaces: Vec<String>,
+    /// Files in the case's directory (written by hooks through `{dir}`) → their exact content,
+    /// checked after the container is deleted.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
 }
 
 /// A case as written in its file.

@@ -4,7 +4,6 @@
 //! deleted) and is cleaned up by the runner afterwards.
 
 use crate::observe;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// What identifies a case's leftovers.
@@ -14,8 +13,6 @@ pub struct Marks {
     pub dir: PathBuf,
     /// Container ids used by the case.
     pub ids: Vec<String>,
-    /// Namespace inodes the container had that the host does not.
-    pub namespaces: BTreeMap<String, u64>,
     /// `cgroupsPath` leaf directories (relative to a hierarchy's root).
     pub cgroups: Vec<String>,
     /// The runtime's `--root` directory.
@@ -24,7 +21,8 @@ pub struct Marks {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Leaks {
-    pub processes: Vec<i32>,
+    /// pid and command line.
+    pub processes: Vec<(i32, String)>,
     pub mounts: Vec<String>,
     pub cgroups: Vec<PathBuf>,
     pub state: Vec<PathBuf>,
@@ -56,22 +54,35 @@ impl Leaks {
     }
 }
 
-/// Looks for leftovers of a case.
+/// Looks for leftovers of a case. Processes are found by the case's own cgroups (each case
+/// has a unique `cgroupsPath`) and by command lines naming its directory or container ids —
+/// never by namespace inode, which the kernel reuses as soon as a namespace is freed.
 pub fn find(marks: &Marks) -> Leaks {
     let me = std::process::id() as i32;
-    let dir = marks.dir.to_string_lossy().into_owned();
-    let processes = observe::pids()
+    let dir = format!("{}/", marks.dir.to_string_lossy());
+    let cgroups = cgroup_dirs(&marks.cgroups);
+    let mut pids: Vec<i32> = cgroups
+        .iter()
+        .flat_map(|cg| {
+            std::fs::read_to_string(cg.join("cgroup.procs"))
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| l.trim().parse::<i32>().ok())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    pids.extend(observe::pids().into_iter().filter(|&pid| {
+        observe::cmdline(pid).is_some_and(|args| {
+            args.iter()
+                .any(|a| a.contains(&dir) || marks.ids.iter().any(|id| a == id))
+        })
+    }));
+    pids.sort_unstable();
+    pids.dedup();
+    let processes = pids
         .into_iter()
         .filter(|&pid| pid != me && observe::alive(pid))
-        .filter(|&pid| {
-            let ns = observe::namespaces(&pid.to_string());
-            let in_container_ns = marks.namespaces.iter().any(|(k, v)| ns.get(k) == Some(v));
-            let named = observe::cmdline(pid).is_some_and(|args| {
-                args.iter()
-                    .any(|a| a.contains(&dir) || marks.ids.iter().any(|id| a == id))
-            });
-            in_container_ns || named
-        })
+        .map(|pid| (pid, observe::cmdline(pid).unwrap_or_default().join(" ")))
         .collect();
     let mounts = std::fs::read_to_string("/proc/self/mountinfo")
         .unwrap_or_default()
@@ -79,7 +90,6 @@ pub fn find(marks: &Marks) -> Leaks {
         .filter(|l| l.contains(&dir))
         .map(str::to_string)
         .collect();
-    let cgroups = cgroup_dirs(&marks.cgroups);
     let state = marks
         .ids
         .iter()
@@ -125,10 +135,10 @@ pub fn hierarchies() -> Vec<PathBuf> {
 
 /// Removes what leaked: kills processes, detaches mounts, removes cgroup dirs (deepest first).
 pub fn clean(leaks: &Leaks) {
-    for &pid in &leaks.processes {
+    for &(pid, _) in &leaks.processes {
         observe::kill(pid, libc::SIGKILL);
     }
-    for &pid in &leaks.processes {
+    for &(pid, _) in &leaks.processes {
         let _ = observe::wait_exit(pid, std::time::Duration::from_millis(500));
     }
     let mut points: Vec<String> = leaks

@@ -356,7 +356,6 @@ impl Ctx<'_> {
         let marks = Marks {
             dir: dir.clone(),
             ids: vec![main.id.clone(), second.id.clone()],
-            namespaces: Default::default(),
             cgroups: vec![
                 format!("{}/{}", bundle::CGROUP_PARENT, main.id),
                 format!("{}/{}", bundle::CGROUP_PARENT, second.id),
@@ -408,6 +407,8 @@ impl Run<'_> {
                 &self.second.pid.unwrap_or_default().to_string(),
             )
             .replace("{runner.pid}", &std::process::id().to_string())
+            .replace("{id}", &c.id)
+            .replace("{dir}", &self.dir.display().to_string())
             .replace("{bundle}", &c.bundle.display().to_string());
         serde_json::from_str(&filled).unwrap_or(config)
     }
@@ -493,15 +494,46 @@ impl Run<'_> {
             Target::Case => self.main.id.clone(),
             Target::Second => self.second.id.clone(),
             Target::Unknown => self.unknown_id.clone(),
+            Target::Missing => String::new(),
         }
     }
 
     /// Runs the steps; stops at the first step whose outcome is not what the case expects.
+    ///
+    /// A `create` expecting `any` that fails means the runtime refused the config up front
+    /// (runtime.md "Create": it MAY validate): later steps expecting an error count as passed
+    /// (the error came at create), steps expecting success are not judged.
     fn steps(&mut self) {
         let steps = self.case.steps.clone();
+        let mut refused_at_create = false;
         for (i, step) in steps.iter().enumerate() {
+            if refused_at_create {
+                let ids = if step.requirements.is_empty() {
+                    self.case.file.requirements.clone()
+                } else {
+                    step.requirements.clone()
+                };
+                let (status, observed) = match step.expect {
+                    Outcome::Error => (Status::Pass, "create already refused the config"),
+                    _ => (Status::Skip, "not judged: create refused the config"),
+                };
+                self.checks.push(Check::with(
+                    format!("step {}: {}", i + 1, step.op.as_str()),
+                    status,
+                    ids,
+                    "",
+                    observed,
+                ));
+                continue;
+            }
             let before = self.checks.len();
             self.step(i + 1, step);
+            if step.op == Op::Create
+                && step.expect == Outcome::Any
+                && !self.container(&step.id).created
+            {
+                refused_at_create = true;
+            }
             let broke = self.checks[before..]
                 .iter()
                 .any(|c| matches!(c.status, Status::Fail | Status::Error));
@@ -538,12 +570,12 @@ impl Run<'_> {
         match step.op {
             Op::Create => self.create(n, step, &id),
             Op::Start => {
-                if let Some(call) = self.call(&["start", &id]) {
+                if let Some(call) = self.call(&with_id(&["start"], &id, &[])) {
                     self.outcome(n, step, &call, &[cite::PROCESS_RUN]);
                 }
             }
             Op::State => {
-                let Some(call) = self.call(&["state", &id]) else {
+                let Some(call) = self.call(&with_id(&["state"], &id, &[])) else {
                     return;
                 };
                 if !self.outcome(n, step, &call, &[cite::QUERY_STATE_RETURNS]) || !call.ok() {
@@ -555,25 +587,45 @@ impl Run<'_> {
             }
             Op::Kill => {
                 let signal = step.signal.clone().unwrap_or_else(|| "KILL".into());
-                if let Some(call) = self.call(&["kill", &id, &signal]) {
+                if let Some(call) = self.call(&with_id(&["kill"], &id, &[&signal])) {
                     self.outcome(n, step, &call, &[cite::KILL_SENDS]);
                 }
             }
             Op::Delete => {
-                let args: Vec<&str> = if step.force {
-                    vec!["delete", "--force", &id]
+                let flags: &[&str] = if step.force {
+                    &["delete", "--force"]
                 } else {
-                    vec!["delete", &id]
+                    &["delete"]
                 };
+                let args = with_id(flags, &id, &[]);
                 if let Some(call) = self.call(&args) {
                     let passed = self.outcome(n, step, &call, &[cite::DELETE_RESOURCES]);
-                    if passed && call.ok() && step.id != Target::Unknown {
+                    if passed && call.ok() && matches!(step.id, Target::Case | Target::Second) {
                         self.container(&step.id).deleted = true;
                     }
                 }
             }
             Op::Wait => self.wait(n, step),
             Op::Observe => self.observe(n, &step.id),
+            Op::Edit => self.edit_config(n, &step.id),
+        }
+    }
+
+    /// Rewrites config.json after create: another program, another environment.
+    fn edit_config(&mut self, n: usize, target: &Target) {
+        let c = self.container(target);
+        let mut edited = c.config.clone();
+        edited["process"]["args"] = serde_json::json!([bundle::PROBE_PATH, "exit:42"]);
+        edited["process"]["env"] = serde_json::json!(["OCIKIT_EDITED=1"]);
+        let path = c.bundle.join("config.json");
+        if let Err(e) = std::fs::write(&path, edited.to_string()) {
+            self.checks.push(Check::with(
+                format!("step {n}: edit config.json"),
+                Status::Error,
+                vec![],
+                "",
+                e.to_string(),
+            ));
         }
     }
 
@@ -606,14 +658,20 @@ impl Run<'_> {
             ));
             return;
         }
-        let pid_file = self.dir.join(format!("{id}.pid"));
+        let pid_file = self
+            .dir
+            .join(format!("{}.pid", if id.is_empty() { "noid" } else { id }));
         self.calls += 1;
         let stem = format!("{}-create", if second { "bundle2" } else { "bundle" });
         let bundle_s = bundle.display().to_string();
         let pid_s = pid_file.display().to_string();
         let call = match self.ctx.target.runtime.call(
             Some(&self.root),
-            &["create", "--bundle", &bundle_s, "--pid-file", &pid_s, id],
+            &with_id(
+                &["create", "--bundle", &bundle_s, "--pid-file", &pid_s],
+                id,
+                &[],
+            ),
             &self.dir,
             &stem,
         ) {
@@ -654,7 +712,7 @@ impl Run<'_> {
                 printed.chars().take(120).collect::<String>(),
             ));
         }
-        if !call.ok() && !already && target != Target::Unknown {
+        if !call.ok() && !already && matches!(target, Target::Case | Target::Second) {
             // A failed create leaves no container behind (runtime.md "Create", "Errors").
             if let Some(state) = self.call(&["state", id]) {
                 self.checks.push(Check::with(
@@ -688,7 +746,8 @@ impl Run<'_> {
         let (checks, pid) = state::check(stdout, &want, self.ctx.refs);
         self.checks.extend(checks);
         let c = self.container(target);
-        if let (Some(pid), Some(known)) = (pid, c.pid) {
+        let live = matches!(status, "created" | "running");
+        if let (Some(pid), Some(known), true) = (pid, c.pid, live) {
             let same = pid == known;
             self.checks.push(Check::with(
                 "state.pid is the pid written to --pid-file",
@@ -821,11 +880,6 @@ impl Run<'_> {
         c.report = Some(report.clone());
         let config = c.config.clone();
         let scope = Scope::of_fragment(&c.fragment, all_checks);
-        for (k, v) in &report.namespaces {
-            if self.ctx.host.namespaces.get(k) != Some(v) {
-                self.marks.namespaces.insert(k.clone(), *v);
-            }
-        }
         let input = checks::Input {
             scope: &scope,
             config: &config,
@@ -974,7 +1028,31 @@ impl Run<'_> {
             }
         }
         let _ = std::fs::remove_dir_all(&self.root);
+        let ids = self.case.file.requirements.clone();
+        let ran = !self.checks.iter().any(|c| c.status >= Status::Error);
+        for (rel, want) in &self.case.file.expect.files {
+            if !ran {
+                break; // the steps already failed; the files say nothing more
+            }
+            let seen = std::fs::read_to_string(self.dir.join(rel)).ok();
+            self.checks.push(Check::compare(
+                format!("file {rel}"),
+                ids.clone(),
+                Some(want.as_str()),
+                seen.as_deref(),
+            ));
+        }
     }
+}
+
+/// `ARGS ID EXTRA...`, or `ARGS` alone for a step with no id (`id = "missing"`).
+fn with_id<'a>(args: &[&'a str], id: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = args.to_vec();
+    if !id.is_empty() {
+        v.push(id);
+        v.extend_from_slice(extra);
+    }
+    v
 }
 
 fn out_cmp(

@@ -356,7 +356,14 @@ pub fn normalize(sentence: &str) -> String {
             i += 1;
             continue;
         }
-        if c == '[' && !chars.get(i + 1).is_some_and(|&c| c == '^') {
+        if c == '[' && chars.get(i + 1) == Some(&'^') {
+            // a footnote reference such as [^1]: dropped
+            if let Some(end) = chars[i..].iter().position(|&c| c == ']') {
+                i += end + 1;
+                continue;
+            }
+        }
+        if c == '[' {
             i += 1;
             continue;
         }
@@ -507,7 +514,7 @@ two lines SHOULD NOT break, e.g. this. And a second sentence MUST count.
     #[test]
     fn normalize_strips_links_and_emphasis() {
         assert_eq!(
-            normalize("**`id`** (string, REQUIRED) see [state](#state) and [x][y]  now"),
+            normalize("**`id`** (string, REQUIRED) see [state](#state) and [x][y]  now [^1]"),
             "`id` (string, REQUIRED) see state and x now"
         );
     }

@@ -31,6 +31,9 @@ pub enum Op {
     /// "Lifecycle": updates after create MUST NOT affect the container); checks still hold the
     /// container against the config it was created with.
     Edit,
+    /// A file in the case's directory (written by hooks through `{dir}`) must hold `content`
+    /// at this point (absent reads as empty).
+    File,
 }
 
 impl Op {
@@ -44,6 +47,7 @@ impl Op {
             Op::Wait => "wait",
             Op::Observe => "observe",
             Op::Edit => "edit",
+            Op::File => "file",
         }
     }
 }
@@ -97,6 +101,9 @@ pub struct Step {
     /// Requirement ids this step's outcome counts for, beyond the case's.
     #[serde(default)]
     pub requirements: Vec<String>,
+    /// `file`: the path relative to the case's directory, and what it must hold.
+    pub path: Option<String>,
+    pub content: Option<String>,
 }
 
 /// Explicit observations the generic checks cannot derive from the config.
@@ -200,6 +207,8 @@ pub fn default_steps() -> Vec<Step> {
         force: false,
         exit_code,
         requirements: vec![],
+        path: None,
+        content: None,
     };
     vec![
         step(Op::Create, None, None),

@@ -2,7 +2,8 @@
 //!
 //! Objects merge key by key, recursively; anything else (arrays included) replaces. The string
 //! [`REMOVE`] removes the key, because TOML has no null (e.g. `process = "<remove>"` for the
-//! "start without process" case, config.md "Process").
+//! "start without process" case, config.md "Process"). A key ending in `+` appends its array
+//! to the base's (`mounts+` adds mounts after the base's `/proc`, `/dev`, ...).
 
 use serde_json::Value;
 
@@ -13,7 +14,14 @@ pub fn merge(base: &mut Value, fragment: &Value) {
     match (base, fragment) {
         (Value::Object(b), Value::Object(f)) => {
             for (k, v) in f {
-                if v.as_str() == Some(REMOVE) {
+                if let (Some(key), Some(more)) = (k.strip_suffix('+'), v.as_array()) {
+                    match b.get_mut(key).and_then(Value::as_array_mut) {
+                        Some(existing) => existing.extend(more.iter().cloned()),
+                        None => {
+                            b.insert(key.to_string(), v.clone());
+                        }
+                    }
+                } else if v.as_str() == Some(REMOVE) {
                     b.remove(k);
                 } else if let Some(existing) = b.get_mut(k) {
                     merge(existing, v);
@@ -43,7 +51,8 @@ mod tests {
             &json!({
                 "process": {"env": ["B=2"], "user": {"uid": 7}},
                 "hostname": "<remove>",
-                "domainname": "d"
+                "domainname": "d",
+                "mounts+": [{"destination": "/b"}]
             }),
         );
         assert_eq!(
@@ -51,7 +60,8 @@ mod tests {
             json!({
                 "process": {"cwd": "/", "env": ["B=2"], "user": {"uid": 7, "gid": 0}},
                 "root": {"path": "rootfs"},
-                "domainname": "d"
+                "domainname": "d",
+                "mounts": [{"destination": "/b"}]
             })
         );
     }

@@ -515,7 +515,8 @@ impl Run<'_> {
                 };
                 let (status, observed) = match step.expect {
                     Outcome::Error => (Status::Pass, "create already refused the config"),
-                    _ => (Status::Skip, "not judged: create refused the config"),
+                    Outcome::Any => continue,
+                    Outcome::Ok => (Status::Skip, "not judged: create refused the config"),
                 };
                 self.checks.push(Check::with(
                     format!("step {}: {}", i + 1, step.op.as_str()),
@@ -608,6 +609,21 @@ impl Run<'_> {
             Op::Wait => self.wait(n, step),
             Op::Observe => self.observe(n, &step.id),
             Op::Edit => self.edit_config(n, &step.id),
+            Op::File => {
+                let rel = step.path.clone().unwrap_or_default();
+                let seen = std::fs::read_to_string(self.dir.join(&rel)).unwrap_or_default();
+                let ids = if step.requirements.is_empty() {
+                    self.case.file.requirements.clone()
+                } else {
+                    step.requirements.clone()
+                };
+                self.checks.push(Check::compare(
+                    format!("step {n}: file {rel}"),
+                    ids,
+                    step.content.clone().unwrap_or_default(),
+                    seen,
+                ));
+            }
         }
     }
 

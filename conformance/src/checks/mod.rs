@@ -52,8 +52,9 @@ impl Scope {
             match v.as_object() {
                 Some(m) => {
                     for (k, v) in m {
+                        let k = k.trim_end_matches('+');
                         let p = if path.is_empty() {
-                            k.clone()
+                            k.to_string()
                         } else {
                             format!("{path}/{k}")
                         };

@@ -38,7 +38,9 @@ fn option_holds(m: &MountInfo, opt: &str) -> Option<bool> {
         "strictatime" => !has("noatime") && !has("relatime"),
         "private" | "rprivate" => !opt_field("shared:") && !opt_field("master:"),
         "shared" | "rshared" => opt_field("shared:"),
-        "slave" | "rslave" => opt_field("master:"),
+        // A slave of a mount with no peers is private (mount_namespaces(7)): what must hold is
+        // that nothing propagates out.
+        "slave" | "rslave" => !opt_field("shared:"),
         "unbindable" | "runbindable" => opt_field("unbindable"),
         _ => return None,
     })

@@ -218,6 +218,8 @@ fn capabilities(input: &Input, out: &mut Vec<Check>, run: &[String]) {
     let caps = &input.config["process"]["capabilities"];
     let seen = input.report.capabilities;
     let bounding = input.host.bounding;
+    // execve(2) adds the ambient set to permitted and effective (capabilities(7)).
+    let ambient = caps["ambient"].as_array().map(|a| cap_mask(a)).unwrap_or(0);
     for (set, observed) in [
         ("bounding", seen.bounding),
         ("effective", seen.effective),
@@ -229,7 +231,11 @@ fn capabilities(input: &Input, out: &mut Vec<Check>, run: &[String]) {
             continue;
         };
         // What the host cannot grant is not the runtime's fault (config.md "Linux Process").
-        let want = cap_mask(names) & bounding;
+        let mut want = cap_mask(names);
+        if set == "effective" || set == "permitted" {
+            want |= ambient;
+        }
+        let want = want & bounding;
         out.push(Check::compare(
             format!("process.capabilities.{set}"),
             run.to_vec(),

@@ -127,9 +127,15 @@ pub struct Expect {
     #[serde(default)]
     pub host_namespaces: Vec<String>,
     /// Files in the case's directory (written by hooks through `{dir}`) → their exact content,
-    /// checked after the container is deleted.
+    /// checked after the container is deleted. `{host.ns.<type>}` and `{container.ns.<type>}`
+    /// in the content stand for namespace inodes.
     #[serde(default)]
     pub files: BTreeMap<String, String>,
+    /// Paths relative to the case's directory → `uid:gid` they must still have at the end
+    /// (a runtime SHOULD NOT chown the rootfs to realize a mapping, config-linux.md "User
+    /// namespace mappings").
+    #[serde(default)]
+    pub owners: BTreeMap<String, String>,
 }
 
 /// A case as written in its file.

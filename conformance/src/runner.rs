@@ -1050,6 +1050,7 @@ impl Run<'_> {
             if !ran {
                 break; // the steps already failed; the files say nothing more
             }
+            let want = self.fill_namespaces(want);
             let seen = std::fs::read_to_string(self.dir.join(rel)).ok();
             self.checks.push(Check::compare(
                 format!("file {rel}"),
@@ -1058,6 +1059,32 @@ impl Run<'_> {
                 seen.as_deref(),
             ));
         }
+        for (rel, want) in &self.case.file.expect.owners {
+            use std::os::unix::fs::MetadataExt;
+            let seen = std::fs::metadata(self.dir.join(rel))
+                .map(|m| format!("{}:{}", m.uid(), m.gid()))
+                .unwrap_or_else(|e| e.to_string());
+            self.checks.push(Check::compare(
+                format!("owner of {rel}"),
+                ids.clone(),
+                want.as_str(),
+                seen.as_str(),
+            ));
+        }
+    }
+
+    /// `{host.ns.net}` → the runner's net namespace inode, `{container.ns.net}` → the probe's.
+    fn fill_namespaces(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (k, v) in &self.ctx.host.namespaces {
+            out = out.replace(&format!("{{host.ns.{k}}}"), &v.to_string());
+        }
+        if let Some(r) = &self.main.report {
+            for (k, v) in &r.namespaces {
+                out = out.replace(&format!("{{container.ns.{k}}}"), &v.to_string());
+            }
+        }
+        out
     }
 }
 

@@ -124,6 +124,14 @@ pub fn run(input: &Input) -> Vec<Check> {
     namespaces::check(input, &mut out);
     mounts::check(input, &mut out);
     sysctl(input, &mut out);
+    if input.config["linux"]["seccomp"].is_object() && input.scope.covers("linux/seccomp") {
+        out.push(Check::compare(
+            "linux.seccomp: a filter is installed (Seccomp: 2)",
+            input.refs.ids(cite::CREATE_APPLY),
+            2,
+            input.report.seccomp_mode,
+        ));
+    }
     out
 }
 

@@ -27,15 +27,30 @@ fn mount_at<'a>(mounts: &'a [MountInfo], point: &str) -> Option<&'a MountInfo> {
 /// in mountinfo (filesystem data like `mode=755`, `bind`, ...).
 fn option_holds(m: &MountInfo, opt: &str) -> Option<bool> {
     let has = |o: &str| m.mount_options.iter().any(|x| x == o);
+    let sb = |o: &str| m.super_options.iter().any(|x| x == o);
     let opt_field = |prefix: &str| m.optional_fields.iter().any(|x| x.starts_with(prefix));
-    Some(match opt {
-        "ro" | "rw" | "nosuid" | "nodev" | "noexec" | "noatime" | "nodiratime" | "relatime" => {
-            has(opt)
-        }
+    // Recursive variants (mount_setattr(2) AT_RECURSIVE) show on the mount itself as the
+    // plain flag.
+    let plain = match opt {
+        "rro" | "rrw" | "rnosuid" | "rsuid" | "rdev" | "rnodev" | "rexec" | "rnoexec"
+        | "rnoatime" | "ratime" | "rnodiratime" | "rdiratime" | "rrelatime" | "rstrictatime"
+        | "rnosymfollow" | "rsymfollow" => &opt[1..],
+        other => other,
+    };
+    Some(match plain {
+        "ro" | "rw" | "nosuid" | "nodev" | "noexec" | "noatime" | "nodiratime" | "relatime"
+        | "nosymfollow" => has(plain),
         "suid" => !has("nosuid"),
         "dev" => !has("nodev"),
         "exec" => !has("noexec"),
+        "atime" => !has("noatime"),
+        "diratime" => !has("nodiratime"),
+        "symfollow" => !has("nosymfollow"),
         "strictatime" => !has("noatime") && !has("relatime"),
+        // Superblock flags (proc(5) mountinfo field 11).
+        "sync" | "dirsync" | "lazytime" => sb(plain),
+        "async" => !sb("sync"),
+        "nolazytime" => !sb("lazytime"),
         "private" | "rprivate" => !opt_field("shared:") && !opt_field("master:"),
         "shared" | "rshared" => opt_field("shared:"),
         // A slave of a mount with no peers is private (mount_namespaces(7)): what must hold is

@@ -156,12 +156,13 @@ impl App {
             }
             return None;
         }
-        let action = keymap::action_for(&key)?;
-        if self.help && !matches!(action, Action::Quit) {
+        let action = keymap::action_for(&key);
+        if self.help && action != Some(Action::Quit) {
+            // Any key closes the help.
             self.help = false;
             return None;
         }
-        self.act(action)
+        self.act(action?)
     }
 
     /// Performs one action of the key table.

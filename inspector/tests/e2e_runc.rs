@@ -1,0 +1,163 @@
+//! End to end: start a real container with runc (`runc spec` config, busybox-static rootfs in
+//! a temp bundle, `runc run -d`) and find it in `ocitop --json` with its own namespaces and
+//! its cgroup. Needs root and runc; the container is always deleted.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+const RUNC: &str = "/usr/sbin/runc";
+const BUSYBOX: &str = "/bin/busybox";
+
+/// Deletes the container however the test ends.
+struct Container(String);
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new(RUNC)
+            .args(["delete", "--force", &self.0])
+            .status();
+    }
+}
+
+fn skip_reason() -> Option<&'static str> {
+    if !nix::unistd::geteuid().is_root() {
+        return Some("needs root");
+    }
+    if !Path::new(RUNC).exists() {
+        return Some("needs runc at /usr/sbin/runc");
+    }
+    if !Path::new(BUSYBOX).exists() {
+        return Some("needs busybox-static at /bin/busybox");
+    }
+    None
+}
+
+#[test]
+fn ocitop_json_finds_a_runc_container() {
+    if let Some(reason) = skip_reason() {
+        eprintln!("skipped: {reason}");
+        return;
+    }
+    let bundle = tempfile::tempdir().unwrap();
+    let rootfs = bundle.path().join("rootfs");
+    std::fs::create_dir_all(rootfs.join("bin")).unwrap();
+    std::fs::copy(BUSYBOX, rootfs.join("bin/busybox")).unwrap();
+    std::os::unix::fs::symlink("busybox", rootfs.join("bin/sleep")).unwrap();
+    std::os::unix::fs::symlink("busybox", rootfs.join("bin/sh")).unwrap();
+    let ok = Command::new(RUNC)
+        .arg("spec")
+        .current_dir(bundle.path())
+        .status()
+        .unwrap();
+    assert!(ok.success(), "runc spec failed");
+    let config_path = bundle.path().join("config.json");
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).unwrap()).unwrap();
+    config["process"]["terminal"] = Value::Bool(false);
+    config["process"]["args"] = serde_json::json!(["sh", "-c", "sleep 600 & exec sleep 601"]);
+    std::fs::write(&config_path, config.to_string()).unwrap();
+
+    let id = format!("ocitop-e2e-{}", std::process::id());
+    let _cleanup = Container(id.clone());
+    // The container inherits runc's stdio: give it a file, not a pipe nobody would close.
+    let log = bundle.path().join("runc.log");
+    let status = Command::new(RUNC)
+        .args(["run", "--detach", "--bundle"])
+        .arg(bundle.path())
+        .arg(&id)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(bundle.path().join("runc.err")).unwrap())
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "runc run: {}",
+        std::fs::read_to_string(bundle.path().join("runc.err")).unwrap_or_default()
+    );
+    let state: Value = serde_json::from_slice(
+        &Command::new(RUNC)
+            .args(["state", &id])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let pid = state["pid"].as_u64().unwrap();
+
+    // The shell forks `sleep 600` before exec'ing; wait until both are there.
+    let mut snap = Value::Null;
+    for _ in 0..50 {
+        let out = Command::new(env!("CARGO_BIN_EXE_ocitop"))
+            .arg("--json")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        snap = serde_json::from_slice(&out.stdout).unwrap();
+        let c = find(&snap, &id);
+        if c["pids"].as_array().is_some_and(|p| p.len() == 2) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let c = find(&snap, &id);
+    assert_eq!(c["runtime"], "runc");
+    assert_eq!(c["status"], "running");
+    assert_eq!(c["init_pid"].as_u64(), Some(pid));
+    assert_eq!(c["pids"].as_array().unwrap().len(), 2, "init and its child");
+    assert_eq!(c["bundle"].as_str(), Some(bundle.path().to_str().unwrap()));
+
+    // Its namespaces are the init's, read independently here; runc spec asks for new pid,
+    // net, ipc, uts and mount namespaces, so those differ from ours.
+    for kind in ["mnt", "uts", "ipc", "pid", "net"] {
+        let link = std::fs::read_link(format!("/proc/{pid}/ns/{kind}")).unwrap();
+        let inode = link
+            .to_str()
+            .unwrap()
+            .split_once(":[")
+            .unwrap()
+            .1
+            .trim_end_matches(']')
+            .parse::<u64>()
+            .unwrap();
+        assert_eq!(c["namespaces"][kind].as_u64(), Some(inode), "{kind}");
+        let ours = std::fs::read_link(format!("/proc/self/ns/{kind}")).unwrap();
+        assert_ne!(link, ours, "{kind} should be the container's own");
+    }
+
+    // Its cgroup is the one /proc/PID/cgroup names, and the cgroup is in the snapshot.
+    let cgroup_file = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let cgroup = c["cgroup"].as_str().unwrap();
+    assert!(cgroup.ends_with(&id), "cgroup {cgroup} names the container");
+    assert!(cgroup_file.contains(cgroup));
+    let cg = snap["cgroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["path"] == cgroup)
+        .expect("the container's cgroup is listed");
+    assert!(cg["procs"].as_u64().unwrap() >= 2);
+
+    // Killed and deleted, it is gone from the next snapshot.
+    drop(_cleanup);
+    let out = Command::new(env!("CARGO_BIN_EXE_ocitop"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    let snap: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(snap["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["id"] != id.as_str()));
+}
+
+fn find<'a>(snap: &'a Value, id: &str) -> &'a Value {
+    snap["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("container {id} not in ocitop --json"))
+}

@@ -23,7 +23,9 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Version {
     /// A v1 hierarchy with its controllers (`cpu`, `memory`, or a named one `name=systemd`).
-    V1 { controllers: Vec<String> },
+    V1 {
+        controllers: Vec<String>,
+    },
     V2,
 }
 
@@ -154,7 +156,9 @@ pub(crate) fn unescape(field: &str) -> PathBuf {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let escaped = bytes.get(i + 1..i + 4).filter(|d| bytes[i] == b'\\' && d.len() == 3);
+        let escaped = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| bytes[i] == b'\\' && d.len() == 3);
         if let Some(value) = escaped
             .and_then(|d| std::str::from_utf8(d).ok())
             .and_then(|d| u8::from_str_radix(d, 8).ok())
@@ -241,7 +245,9 @@ impl ProcessCgroups {
             .iter()
             .find(|(controllers, _)| match &hierarchy.version {
                 Version::V2 => controllers.is_empty(),
-                Version::V1 { controllers: wanted } => {
+                Version::V1 {
+                    controllers: wanted,
+                } => {
                     !controllers.is_empty()
                         && controllers.len() == wanted.len()
                         && wanted.iter().all(|w| controllers.contains(w))
@@ -260,6 +266,7 @@ impl ProcessCgroups {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 
@@ -317,9 +324,8 @@ mod tests {
     #[test]
     fn process_cgroup_paths() {
         let h = Hierarchies::from_mountinfo(HYBRID);
-        let own = ProcessCgroups::parse(
-            "9:name=systemd:/\n4:memory:/process_api/x\n1:cpu:/a\n0::/u\n",
-        );
+        let own =
+            ProcessCgroups::parse("9:name=systemd:/\n4:memory:/process_api/x\n1:cpu:/a\n0::/u\n");
         let memory = &h.v1[1];
         assert_eq!(own.path_in(memory), Some(Path::new("/process_api/x")));
         assert_eq!(

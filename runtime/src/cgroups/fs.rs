@@ -18,10 +18,12 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CgroupError + '_ {
 /// Creates `dir` and its missing parents (never above `base`), returning the directories it
 /// created, shallowest first.
 pub fn create_all(base: &Path, dir: &Path) -> Result<Vec<PathBuf>, CgroupError> {
-    let below = dir.strip_prefix(base).map_err(|_| CgroupError::InvalidPath {
-        path: dir.to_owned(),
-        reason: format!("not below the hierarchy {}", base.display()),
-    })?;
+    let below = dir
+        .strip_prefix(base)
+        .map_err(|_| CgroupError::InvalidPath {
+            path: dir.to_owned(),
+            reason: format!("not below the hierarchy {}", base.display()),
+        })?;
     let mut created = Vec::new();
     let mut current = base.to_owned();
     for component in below.components() {
@@ -131,6 +133,7 @@ pub fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 
@@ -139,7 +142,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::create_dir(tmp.path().join("a")).unwrap();
         let created = create_all(tmp.path(), &tmp.path().join("a/b/c")).unwrap();
-        assert_eq!(created, vec![tmp.path().join("a/b"), tmp.path().join("a/b/c")]);
+        assert_eq!(
+            created,
+            vec![tmp.path().join("a/b"), tmp.path().join("a/b/c")]
+        );
         assert!(create_all(tmp.path(), &tmp.path().join("a/b/c"))
             .unwrap()
             .is_empty());

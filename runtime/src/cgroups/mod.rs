@@ -97,7 +97,10 @@ pub fn manager(
 pub fn ignored_resources(resources: Option<&LinuxResources>) -> Option<String> {
     let r = resources?;
     let fields: Vec<&str> = [
-        ("devices", r.devices().as_ref().is_some_and(|d| !d.is_empty())),
+        (
+            "devices",
+            r.devices().as_ref().is_some_and(|d| !d.is_empty()),
+        ),
         ("memory", r.memory().is_some()),
         ("cpu", r.cpu().is_some()),
         ("pids", r.pids().is_some()),
@@ -108,7 +111,10 @@ pub fn ignored_resources(resources: Option<&LinuxResources>) -> Option<String> {
         ),
         ("network", r.network().is_some()),
         ("rdma", r.rdma().as_ref().is_some_and(|h| !h.is_empty())),
-        ("unified", r.unified().as_ref().is_some_and(|h| !h.is_empty())),
+        (
+            "unified",
+            r.unified().as_ref().is_some_and(|h| !h.is_empty()),
+        ),
     ]
     .into_iter()
     .filter_map(|(name, set)| set.then_some(name))
@@ -122,6 +128,7 @@ pub fn ignored_resources(resources: Option<&LinuxResources>) -> Option<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
     use oci_spec::runtime::{LinuxPidsBuilder, LinuxResourcesBuilder};

@@ -70,6 +70,7 @@ impl CgroupsPath {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
     use crate::cgroups::detect::Version;

@@ -56,8 +56,10 @@ fn mount_v1(
     hierarchies: &Hierarchies,
     opts: &MountOptions,
 ) -> Result<(), RootfsError> {
-    let tmpfs_flags =
-        (opts.flags & !MsFlags::MS_RDONLY) | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    let tmpfs_flags = (opts.flags & !MsFlags::MS_RDONLY)
+        | MsFlags::MS_NOSUID
+        | MsFlags::MS_NODEV
+        | MsFlags::MS_NOEXEC;
     mount(
         Some("tmpfs"),
         &fd_path(dest.as_fd()),

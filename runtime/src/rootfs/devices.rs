@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::fcntl::AtFlags;
 use nix::mount::MsFlags;
-use nix::sys::stat::{fchmodat, fstatat, mknodat, makedev, FchmodatFlags, Mode, SFlag};
+use nix::sys::stat::{fchmodat, fstatat, makedev, mknodat, FchmodatFlags, Mode, SFlag};
 use nix::unistd::{fchownat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceType};
 
@@ -69,7 +69,9 @@ impl Device {
             LinuxDeviceType::B => SFlag::S_IFBLK,
             LinuxDeviceType::P => SFlag::S_IFIFO,
             LinuxDeviceType::A => {
-                return Err(invalid("type \"a\" is not a device type (c, b, u or p)".into()))
+                return Err(invalid(
+                    "type \"a\" is not a device type (c, b, u or p)".into(),
+                ))
             }
         };
         let number = |n: i64, what: &str| {
@@ -102,7 +104,7 @@ impl Device {
 /// Creates `device` inside the rootfs. An existing file at the path must be that device
 /// (config-linux.md "Devices": "If a file already exists at path that does not match the
 /// requested device, the runtime MUST generate an error"); it then gets the mode and owner.
-pub fn create(root: &Root, device: &Device, bind_instead: bool) -> Result<(), RootfsError> {
+pub fn create(root: &Root, device: &Device) -> Result<(), RootfsError> {
     let (parent_path, name) = split(&device.path)?;
     let parent = root.resolve_or_create(&parent_path, Create::Dir)?;
     let parent = parent.as_fd();
@@ -110,30 +112,25 @@ pub fn create(root: &Root, device: &Device, bind_instead: bool) -> Result<(), Ro
         let kind = st.st_mode & libc::S_IFMT;
         let matches = kind == device.kind.bits()
             && (device.kind == SFlag::S_IFIFO || st.st_rdev == device.rdev());
-        if !matches && !(bind_instead && kind == libc::S_IFREG) {
+        if !matches {
             return Err(RootfsError::InvalidDevice {
                 path: device.path.clone(),
                 reason: "a different file already exists there".into(),
             });
         }
-        if matches {
-            return set_owner_and_mode(parent, name, device);
-        }
+        return set_owner_and_mode(parent, name, device);
     }
-    if !bind_instead {
-        match mknodat(
-            parent,
-            name,
-            device.kind,
-            Mode::from_bits_truncate(device.mode),
-            device.rdev(),
-        ) {
-            Ok(()) => return set_owner_and_mode(parent, name, device),
-            Err(Errno::EPERM) if device.kind != SFlag::S_IFIFO => {}
-            Err(errno) => return Err(RootfsError::sys("mknod", &device.path)(errno)),
-        }
+    match mknodat(
+        parent,
+        name,
+        device.kind,
+        Mode::from_bits_truncate(device.mode),
+        device.rdev(),
+    ) {
+        Ok(()) => set_owner_and_mode(parent, name, device),
+        Err(Errno::EPERM) if device.kind != SFlag::S_IFIFO => bind_host_device(root, device),
+        Err(errno) => Err(RootfsError::sys("mknod", &device.path)(errno)),
     }
-    bind_host_device(root, device)
 }
 
 /// A user namespace may not mknod: bind the host's node (same path on the host) instead.
@@ -235,6 +232,7 @@ fn split(path: &Path) -> Result<(PathBuf, &OsStr), RootfsError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
     use oci_spec::runtime::LinuxDeviceBuilder;
@@ -266,7 +264,10 @@ mod tests {
             .build()
             .unwrap();
         let d = Device::from_spec(&d).unwrap();
-        assert_eq!((d.kind, d.mode, d.uid, d.gid), (SFlag::S_IFBLK, 0o660, 5, 6));
+        assert_eq!(
+            (d.kind, d.mode, d.uid, d.gid),
+            (SFlag::S_IFBLK, 0o660, 5, 6)
+        );
     }
 
     #[test]

@@ -66,7 +66,10 @@ pub enum RootfsError {
     },
     /// A `mounts` entry that cannot be honoured as written.
     #[error("mount {}: {reason}", destination.display())]
-    InvalidMount { destination: PathBuf, reason: String },
+    InvalidMount {
+        destination: PathBuf,
+        reason: String,
+    },
     /// A `linux.devices` entry that cannot be honoured.
     #[error("device {}: {reason}", path.display())]
     InvalidDevice { path: PathBuf, reason: String },
@@ -156,10 +159,14 @@ pub fn prepare(spec: &Spec, rootfs: &Path, opts: &RootfsOptions) -> Result<(), R
     });
     if !dev_is_host_bind {
         for device in devices::default_devices() {
-            devices::create(&root, &device, false)?;
+            devices::create(&root, &device)?;
         }
-        for d in linux.and_then(|l| l.devices().as_ref()).into_iter().flatten() {
-            devices::create(&root, &Device::from_spec(d)?, false)?;
+        for d in linux
+            .and_then(|l| l.devices().as_ref())
+            .into_iter()
+            .flatten()
+        {
+            devices::create(&root, &Device::from_spec(d)?)?;
         }
         devices::create_symlinks(&root)?;
     }
@@ -245,6 +252,7 @@ fn absolute<'a>(field: &'static str, path: &'a str) -> Result<&'a Path, RootfsEr
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 

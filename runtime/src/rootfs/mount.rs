@@ -34,8 +34,7 @@ pub fn mount_entry(ctx: &MountContext<'_>, m: &Mount) -> Result<(), RootfsError>
     };
     if opts.idmap.is_some() || m.uid_mappings().is_some() || m.gid_mappings().is_some() {
         return Err(invalid(
-            "id-mapped mounts (idmap, ridmap, uidMappings, gidMappings) are not supported"
-                .into(),
+            "id-mapped mounts (idmap, ridmap, uidMappings, gidMappings) are not supported".into(),
         ));
     }
     if opts.tmpcopyup {
@@ -63,12 +62,22 @@ pub fn mount_entry(ctx: &MountContext<'_>, m: &Mount) -> Result<(), RootfsError>
     } else {
         (Some(fstype), Some(&source))
     };
-    match mount(source, &fd_path(dest.as_fd()), fs, opts.flags, data.as_deref()) {
+    match mount(
+        source,
+        &fd_path(dest.as_fd()),
+        fs,
+        opts.flags,
+        data.as_deref(),
+    ) {
         Ok(()) => {}
         // Without its own network (sysfs) or IPC (mqueue) namespace a user namespace may not
         // mount these: show the host's instead, as runc does.
         Err(Errno::EPERM) if matches!(fstype, "sysfs" | "mqueue") => {
-            let host = if fstype == "sysfs" { "/sys" } else { "/dev/mqueue" };
+            let host = if fstype == "sysfs" {
+                "/sys"
+            } else {
+                "/dev/mqueue"
+            };
             return bind_host(ctx, destination, Path::new(host), &opts, true);
         }
         Err(errno) => {
@@ -168,9 +177,8 @@ pub fn remount_bind(
 ) -> Result<(), RootfsError> {
     let keep = locked_flags(mounted.as_fd()) & !opts.cleared;
     let flags = opts.flags | keep | MsFlags::MS_BIND | MsFlags::MS_REMOUNT;
-    mount(None::<&str>, &fd_path(mounted.as_fd()), None, flags, None).map_err(
-        RootfsError::sys("remount", destination),
-    )
+    mount(None::<&str>, &fd_path(mounted.as_fd()), None, flags, None)
+        .map_err(RootfsError::sys("remount", destination))
 }
 
 /// nosuid/nodev/noexec currently set on the mount `fd` is on (statvfs(3) `f_flag`).
@@ -231,13 +239,7 @@ pub fn mount<S: AsRef<Path> + ?Sized>(
     flags: MsFlags,
     data: Option<&str>,
 ) -> Result<(), Errno> {
-    nix::mount::mount(
-        source.map(|s| s.as_ref()),
-        target,
-        fstype,
-        flags,
-        data,
-    )
+    nix::mount::mount(source.map(|s| s.as_ref()), target, fstype, flags, data)
 }
 
 /// `struct mount_attr` of mount_setattr(2).

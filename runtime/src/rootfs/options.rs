@@ -17,7 +17,6 @@ pub(crate) mod attr {
     pub const NOATIME: u64 = 0x0000_0010;
     pub const STRICTATIME: u64 = 0x0000_0020;
     pub const NODIRATIME: u64 = 0x0000_0080;
-    pub const IDMAP: u64 = 0x0010_0000;
     pub const NOSYMFOLLOW: u64 = 0x0020_0000;
 }
 
@@ -212,6 +211,7 @@ fn apply(o: &mut MountOptions, option: &str) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
     use MsFlags as F;

@@ -190,6 +190,7 @@ pub fn real_path(fd: BorrowedFd<'_>) -> Option<PathBuf> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
@@ -209,7 +210,10 @@ mod tests {
 
     #[test]
     fn relative_drops_root_and_dots() {
-        assert_eq!(relative(Path::new("/a/./b/../c")), PathBuf::from("a/b/../c"));
+        assert_eq!(
+            relative(Path::new("/a/./b/../c")),
+            PathBuf::from("a/b/../c")
+        );
         assert_eq!(relative(Path::new("/")), PathBuf::from(""));
         assert_eq!(relative(Path::new("proc")), PathBuf::from("proc"));
     }
@@ -245,11 +249,7 @@ mod tests {
             .resolve_or_create(Path::new("/escape/x"), Create::Dir)
             .unwrap();
         // "/<tmp>/outside" is read inside the root: rootfs/<tmp>/outside/x.
-        let inside = dir
-            .path()
-            .join("rootfs")
-            .join(relative(&outside))
-            .join("x");
+        let inside = dir.path().join("rootfs").join(relative(&outside)).join("x");
         assert_eq!(real(&fd), inside.canonicalize().unwrap());
         assert!(!outside.join("x").exists());
     }

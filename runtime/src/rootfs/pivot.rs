@@ -24,9 +24,7 @@ pub fn parse_propagation(value: &str) -> Result<MsFlags, RootfsError> {
         other => {
             return Err(RootfsError::InvalidConfig {
                 field: "linux.rootfsPropagation",
-                reason: format!(
-                    "\"{other}\" is not one of shared, slave, private, unbindable"
-                ),
+                reason: format!("\"{other}\" is not one of shared, slave, private, unbindable"),
             })
         }
     };
@@ -38,8 +36,8 @@ pub fn parse_propagation(value: &str) -> Result<MsFlags, RootfsError> {
 /// config asks for private/unbindable. Then the rootfs is bound onto itself so it is a mount
 /// point (pivot_root(2): "new_root must be a mount point").
 pub fn prepare_root(rootfs: &Path, requested: Option<MsFlags>) -> Result<(), RootfsError> {
-    let wants_private = requested
-        .is_some_and(|f| f.intersects(MsFlags::MS_PRIVATE | MsFlags::MS_UNBINDABLE));
+    let wants_private =
+        requested.is_some_and(|f| f.intersects(MsFlags::MS_PRIVATE | MsFlags::MS_UNBINDABLE));
     let host_side = if wants_private {
         MsFlags::MS_PRIVATE | MsFlags::MS_REC
     } else {
@@ -70,15 +68,23 @@ pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
     if no_pivot {
         return move_and_chroot(rootfs);
     }
-    let new_root = nix::fcntl::open(
-        rootfs,
-        nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .map_err(RootfsError::sys("open", rootfs))?;
+    let open_dir = |path: &Path| {
+        nix::fcntl::open(
+            path,
+            nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_RDONLY
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .map_err(RootfsError::sys("open", path))
+    };
+    let old_root = open_dir(Path::new("/"))?;
+    let new_root = open_dir(rootfs)?;
     fchdir(&new_root).map_err(RootfsError::sys("chdir", rootfs))?;
     pivot_root(".", ".").map_err(RootfsError::sys("pivot_root", rootfs))?;
-    // "." is now the old root, stacked on top of the new one.
+    // The old root is now stacked on top of the new one; only an fd still names it ("." would
+    // be the new root, and making that rslave would undo the container's own propagation).
+    fchdir(&old_root).map_err(RootfsError::sys("chdir to old root", "/"))?;
     mount(
         None::<&str>,
         Path::new("."),
@@ -86,21 +92,15 @@ pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
         MsFlags::MS_SLAVE | MsFlags::MS_REC,
         None,
     )
-    .map_err(RootfsError::sys("make old root rslave at", rootfs))?;
+    .map_err(RootfsError::sys("make old root rslave at", "/"))?;
     umount2(".", MntFlags::MNT_DETACH).map_err(RootfsError::sys("unmount old root", "/"))?;
     chdir("/").map_err(RootfsError::sys("chdir", "/"))
 }
 
 fn move_and_chroot(rootfs: &Path) -> Result<(), RootfsError> {
     chdir(rootfs).map_err(RootfsError::sys("chdir", rootfs))?;
-    mount(
-        Some(rootfs),
-        Path::new("/"),
-        None,
-        MsFlags::MS_MOVE,
-        None,
-    )
-    .map_err(RootfsError::sys("move mount onto / from", rootfs))?;
+    mount(Some(rootfs), Path::new("/"), None, MsFlags::MS_MOVE, None)
+        .map_err(RootfsError::sys("move mount onto / from", rootfs))?;
     chroot(".").map_err(RootfsError::sys("chroot", rootfs))?;
     chdir("/").map_err(RootfsError::sys("chdir", "/"))
 }
@@ -125,6 +125,7 @@ fn mount_point_of(path: &Path) -> Option<PathBuf> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
 
@@ -136,6 +137,9 @@ mod tests {
             MsFlags::MS_PRIVATE | MsFlags::MS_REC
         );
         let err = parse_propagation("bogus").unwrap_err().to_string();
-        assert!(err.contains("linux.rootfsPropagation") && err.contains("bogus"), "{err}");
+        assert!(
+            err.contains("linux.rootfsPropagation") && err.contains("bogus"),
+            "{err}"
+        );
     }
 }

@@ -1,0 +1,498 @@
+//! Privileged tests of `rootfs::setup` for real: each runs in a throwaway mount + pid
+//! namespace (see rootfs_support) and checks what the container sees from inside.
+
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+mod rootfs_support;
+
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::Path;
+
+use nix::sys::statvfs::{statvfs, FsFlags};
+use rootfs_support::{
+    default_mounts, mount_at, mountinfo, root_or_skip, run, run_with, spec, Bundle,
+};
+use serde_json::json;
+
+fn flags(path: &str) -> FsFlags {
+    statvfs(path).unwrap().flags()
+}
+
+#[test]
+fn default_mounts_devices_and_pivot() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let bundle = Bundle::new();
+    let config = spec(json!({"mounts": default_mounts()}));
+    let rootfs = bundle.rootfs();
+    run(&bundle, &config, &bundle.options(), || {
+        // pivot_root: the marker of our rootfs is at /, the cwd is /, the host is gone.
+        assert_eq!(std::fs::read_to_string("/marker").unwrap(), "inside");
+        assert_eq!(std::env::current_dir().unwrap(), Path::new("/"));
+        let mounts = mountinfo();
+        assert!(
+            mounts
+                .iter()
+                .all(|m| !m.mount_point.starts_with("/mnt/sandboxing")),
+            "host mounts visible: {mounts:#?}"
+        );
+        assert_eq!(mount_at("/").root, rootfs.to_str().unwrap());
+
+        // config-linux.md "Default Filesystems".
+        assert_eq!(mount_at("/proc").fstype, "proc");
+        assert_eq!(mount_at("/sys").fstype, "sysfs");
+        assert_eq!(mount_at("/dev/pts").fstype, "devpts");
+        assert_eq!(mount_at("/dev/shm").fstype, "tmpfs");
+        assert_eq!(mount_at("/dev/mqueue").fstype, "mqueue");
+        let sys = mount_at("/sys");
+        for o in ["ro", "nosuid", "nodev", "noexec"] {
+            assert!(sys.has(o), "/sys lacks {o}: {sys:?}");
+        }
+        let dev = mount_at("/dev");
+        assert!(
+            dev.has("nosuid") && !dev.has("relatime") && !dev.has("noatime"),
+            "{dev:?}"
+        );
+        assert!(
+            dev.super_options.contains(&"size=65536k".to_string()),
+            "{dev:?}"
+        );
+        let shm = mount_at("/dev/shm");
+        assert!(
+            shm.has("nosuid") && shm.has("nodev") && shm.has("noexec"),
+            "{shm:?}"
+        );
+        assert!(
+            shm.super_options.contains(&"size=65536k".to_string()),
+            "{shm:?}"
+        );
+
+        // config-linux.md "Default Devices".
+        for (name, major, minor) in [
+            ("null", 1, 3),
+            ("zero", 1, 5),
+            ("full", 1, 7),
+            ("random", 1, 8),
+            ("urandom", 1, 9),
+            ("tty", 5, 0),
+        ] {
+            let path = format!("/dev/{name}");
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            assert!(meta.file_type().is_char_device(), "{path}");
+            let rdev = meta.rdev();
+            assert_eq!(
+                (nix::sys::stat::major(rdev), nix::sys::stat::minor(rdev)),
+                (major, minor),
+                "{path}"
+            );
+            assert_eq!(meta.mode() & 0o7777, 0o666, "{path}");
+            assert_eq!((meta.uid(), meta.gid()), (0, 0), "{path}");
+        }
+        std::fs::write("/dev/null", "x").unwrap();
+        assert_eq!(
+            std::fs::read_link("/dev/ptmx").unwrap(),
+            Path::new("pts/ptmx")
+        );
+        // runtime-linux.md "Dev symbolic links".
+        for (link, target) in [
+            ("/dev/fd", "/proc/self/fd"),
+            ("/dev/stdin", "/proc/self/fd/0"),
+            ("/dev/stdout", "/proc/self/fd/1"),
+            ("/dev/stderr", "/proc/self/fd/2"),
+        ] {
+            assert_eq!(
+                std::fs::read_link(link).unwrap(),
+                Path::new(target),
+                "{link}"
+            );
+        }
+        // /proc/kcore is absent on this host, so no /dev/core.
+        assert_eq!(
+            Path::new("/proc/kcore").exists(),
+            std::fs::symlink_metadata("/dev/core").is_ok()
+        );
+        // the new devpts instance works through the ptmx symlink.
+        assert!(std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/ptmx")
+            .is_ok());
+    })
+    .unwrap();
+}
+
+#[test]
+fn linux_devices_are_created_with_mode_and_owner() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let bundle = Bundle::new();
+    let config = spec(json!({
+        "mounts": [{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["mode=755"]}],
+        "linux": {"devices": [
+            {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 384, "uid": 1, "gid": 2},
+            {"path": "/dev/disk/loop7", "type": "b", "major": 7, "minor": 7},
+            {"path": "/run/fifo", "type": "p", "fileMode": 420}
+        ]}
+    }));
+    run(&bundle, &config, &bundle.options(), || {
+        let fuse = std::fs::metadata("/dev/fuse").unwrap();
+        assert!(fuse.file_type().is_char_device());
+        assert_eq!(fuse.rdev(), nix::sys::stat::makedev(10, 229));
+        assert_eq!(
+            (fuse.mode() & 0o7777, fuse.uid(), fuse.gid()),
+            (0o600, 1, 2)
+        );
+        let loop7 = std::fs::metadata("/dev/disk/loop7").unwrap();
+        assert!(loop7.file_type().is_block_device());
+        assert_eq!(loop7.rdev(), nix::sys::stat::makedev(7, 7));
+        assert_eq!(loop7.mode() & 0o7777, 0o666);
+        let fifo = std::fs::metadata("/run/fifo").unwrap();
+        assert!(fifo.file_type().is_fifo());
+        assert_eq!(fifo.mode() & 0o7777, 0o644);
+    })
+    .unwrap();
+}
+
+#[test]
+fn existing_mismatching_device_is_an_error() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let bundle = Bundle::new();
+    std::fs::write(bundle.rootfs().join("dev/fuse"), "not a device").unwrap();
+    let config = spec(json!({"linux": {"devices": [
+        {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}
+    ]}}));
+    let err = run(&bundle, &config, &bundle.options(), || {}).unwrap_err();
+    assert_eq!(
+        err,
+        "device /dev/fuse: a different file already exists there"
+    );
+}
+
+#[test]
+fn bind_mount_flags() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let bundle = Bundle::new();
+    let host = bundle.path().join("volume");
+    std::fs::create_dir(&host).unwrap();
+    std::fs::write(host.join("file"), "data").unwrap();
+    std::fs::write(bundle.path().join("hosts"), "127.0.0.1 x").unwrap();
+    let config = spec(json!({"mounts": [
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/ro", "type": "none", "source": "volume",
+         "options": ["rbind", "ro", "nosuid", "nodev", "noexec", "noatime"]},
+        {"destination": "/rw", "type": "bind", "source": host.to_str().unwrap(),
+         "options": ["bind", "rw", "nodiratime"]},
+        {"destination": "/etc/hosts", "type": "bind", "source": "hosts", "options": ["bind", "ro"]},
+        {"destination": "/strict", "type": "tmpfs", "source": "tmpfs",
+         "options": ["strictatime", "sync", "dirsync", "mode=700"]}
+    ]}));
+    run(&bundle, &config, &bundle.options(), || {
+        let ro = mount_at("/ro");
+        for o in ["ro", "nosuid", "nodev", "noexec", "noatime"] {
+            assert!(ro.has(o), "/ro lacks {o}: {ro:?}");
+        }
+        assert_eq!(std::fs::read_to_string("/ro/file").unwrap(), "data");
+        let err = std::fs::write("/ro/new", "x").unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EROFS));
+        let f = flags("/ro");
+        assert!(f.contains(FsFlags::ST_RDONLY | FsFlags::ST_NOSUID | FsFlags::ST_NODEV));
+
+        let rw = mount_at("/rw");
+        assert!(
+            rw.has("rw") && rw.has("nodiratime") && !rw.has("nosuid"),
+            "{rw:?}"
+        );
+        std::fs::write("/rw/written", "y").unwrap();
+
+        // A file bind: the mount point was created as a file.
+        assert_eq!(
+            std::fs::read_to_string("/etc/hosts").unwrap(),
+            "127.0.0.1 x"
+        );
+        assert!(mount_at("/etc/hosts").has("ro"));
+
+        let strict = mount_at("/strict");
+        // sync and dirsync are superblock flags; strictatime shows as no atime option.
+        assert!(
+            !strict.has("relatime") && !strict.has("noatime"),
+            "{strict:?}"
+        );
+        for o in ["sync", "dirsync", "mode=700"] {
+            assert!(strict.super_options.contains(&o.to_string()), "{strict:?}");
+        }
+    })
+    .unwrap();
+    assert_eq!(std::fs::read_to_string(host.join("written")).unwrap(), "y");
+    // The file and dir mount points were created inside the rootfs, nowhere else.
+    assert!(bundle.rootfs().join("etc/hosts").is_file());
+    assert!(bundle.rootfs().join("ro").is_dir());
+}
+
+#[test]
+fn recursive_read_only_covers_submounts() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let bundle = Bundle::new();
+    let host = bundle.path().join("tree");
+    std::fs::create_dir_all(host.join("sub")).unwrap();
+    let config = spec(json!({"mounts": [
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/top-ro", "type": "bind", "source": "tree", "options": ["rbind", "ro"]},
+        {"destination": "/all-ro", "type": "bind", "source": "tree", "options": ["rbind", "rro", "rnosuid"]}
+    ]}));
+    let sub = host.join("sub");
+    let before = move || {
+        nix::mount::mount(
+            Some("tmpfs"),
+            &sub,
+            Some("tmpfs"),
+            nix::mount::MsFlags::empty(),
+            None::<&str>,
+        )
+        .unwrap();
+    };
+    run_with(&bundle, &config, &bundle.options(), before, || {
+        // "ro" only reaches the top mount of an rbind; "rro" every mount below.
+        assert!(mount_at("/top-ro").has("ro"));
+        assert!(mount_at("/top-ro/sub").has("rw"));
+        std::fs::write("/top-ro/sub/x", "1").unwrap();
+        let sub = mount_at("/all-ro/sub");
+        assert!(sub.has("ro") && sub.has("nosuid"), "{sub:?}");
+        assert!(mount_at("/all-ro").has("ro"));
+    })
+    .unwrap();
+}
+
+#[test]
+fn propagation_options() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let bundle = Bundle::new();
+    for d in ["a", "b", "c"] {
+        std::fs::create_dir(bundle.path().join(d)).unwrap();
+    }
+    let config = spec(json!({
+        "linux": {"rootfsPropagation": "shared"},
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/shared", "type": "bind", "source": "a", "options": ["rbind", "rshared"]},
+            {"destination": "/private", "type": "bind", "source": "b", "options": ["rbind", "rprivate"]},
+            {"destination": "/unbindable", "type": "bind", "source": "c", "options": ["bind", "unbindable"]}
+        ]
+    }));
+    run(&bundle, &config, &bundle.options(), || {
+        let shared = mount_at("/shared");
+        assert!(
+            shared.optional.iter().any(|o| o.starts_with("shared:")),
+            "{shared:?}"
+        );
+        assert!(mount_at("/private").optional.is_empty());
+        assert!(mount_at("/unbindable")
+            .optional
+            .contains(&"unbindable".to_string()));
+        // config-linux.md "Rootfs Mount Propagation" shared: a new peer group for /.
+        let root = mount_at("/");
+        assert!(
+            root.optional.iter().any(|o| o.starts_with("shared:")),
+            "{root:?}"
+        );
+    })
+    .unwrap();
+}
+
+#[test]
+fn host_mounts_made_later_do_not_leak_in_either_direction() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    // Default propagation: the container's mounts never show up on the host.
+    let bundle = Bundle::new();
+    let config = spec(json!({"mounts": [
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}
+    ]}));
+    let rootfs = bundle.rootfs();
+    run(&bundle, &config, &bundle.options(), || {}).unwrap();
+    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !host.contains(rootfs.to_str().unwrap()),
+        "container mounts leaked to the host: {host}"
+    );
+}
+
+#[test]
+fn symlinks_in_destinations_stay_inside_the_rootfs() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let bundle = Bundle::new();
+    let outside = bundle.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    let rootfs = bundle.rootfs();
+    // Both try to reach <bundle>/outside on the host.
+    std::os::unix::fs::symlink(
+        format!("/../../../../../..{}", outside.display()),
+        rootfs.join("abs"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("../../outside", rootfs.join("etc/rel")).unwrap();
+    let config = spec(json!({"mounts": [
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/abs/x", "type": "tmpfs", "source": "tmpfs"},
+        {"destination": "/etc/rel/y", "type": "tmpfs", "source": "tmpfs"},
+        {"destination": "/../../z", "type": "tmpfs", "source": "tmpfs"}
+    ]}));
+    let outside_in = format!("{}/x", outside.display());
+    run(&bundle, &config, &bundle.options(), || {
+        // Each mount landed inside the container's root, where the link points from "/".
+        assert_eq!(mount_at(&outside_in).fstype, "tmpfs");
+        assert_eq!(mount_at("/outside/y").fstype, "tmpfs");
+        assert_eq!(mount_at("/z").fstype, "tmpfs");
+    })
+    .unwrap();
+    assert!(!outside.join("x").exists() && !outside.join("y").exists());
+    assert!(!bundle.path().join("z").exists());
+    assert!(rootfs.join("z").is_dir());
+}
+
+#[test]
+fn masked_and_readonly_paths_and_readonly_root() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let bundle = Bundle::new();
+    let config = spec(json!({
+        "root": {"path": "rootfs", "readonly": true},
+        "mounts": default_mounts(),
+        "linux": {
+            "maskedPaths": ["/proc/kcore", "/proc/timer_list", "/sys/firmware", "/nonexistent"],
+            "readonlyPaths": ["/proc/sys", "/proc/sysrq-trigger", "/missing"]
+        }
+    }));
+    run(&bundle, &config, &bundle.options(), || {
+        // Masked: files read as /dev/null, directories are an empty read-only tmpfs.
+        assert_eq!(std::fs::read_to_string("/proc/timer_list").unwrap(), "");
+        assert_eq!(std::fs::read_dir("/sys/firmware").unwrap().count(), 0);
+        let firmware = mount_at("/sys/firmware");
+        assert!(
+            firmware.fstype == "tmpfs" && firmware.has("ro"),
+            "{firmware:?}"
+        );
+        // Read-only paths keep nosuid/nodev/noexec of proc where set, and reject writes.
+        let sys = mount_at("/proc/sys");
+        assert!(sys.has("ro"), "{sys:?}");
+        let err = std::fs::write("/proc/sys/kernel/hostname", "x").unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EROFS));
+        // Absent on this host's kernel: skipped, not an error.
+        if Path::new("/proc/sysrq-trigger").exists() {
+            assert!(mount_at("/proc/sysrq-trigger").has("ro"));
+        }
+        // Read-only root; /dev is its own tmpfs and stays writable.
+        let err = std::fs::write("/new-file", "x").unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EROFS));
+        assert!(flags("/").contains(FsFlags::ST_RDONLY));
+        std::fs::write("/dev/shm/ok", "x").unwrap();
+    })
+    .unwrap();
+}
+
+#[test]
+fn no_pivot_moves_and_chroots() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let bundle = Bundle::new();
+    let config = spec(json!({"mounts": default_mounts()}));
+    let mut opts = bundle.options();
+    opts.no_pivot = true;
+    run(&bundle, &config, &opts, || {
+        assert_eq!(std::fs::read_to_string("/marker").unwrap(), "inside");
+        assert_eq!(std::env::current_dir().unwrap(), Path::new("/"));
+        assert!(Path::new("/dev/null").exists());
+        assert_eq!(mount_at("/proc").fstype, "proc");
+    })
+    .unwrap();
+}
+
+#[test]
+fn cgroup_mount_on_this_host() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let bundle = Bundle::new();
+    let mut mounts = default_mounts();
+    mounts.as_array_mut().unwrap().push(json!(
+        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+         "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}
+    ));
+    let config = spec(json!({"mounts": mounts}));
+    let host = ocirun::cgroups::Hierarchies::detect().unwrap();
+    let own = ocirun::cgroups::ProcessCgroups::of_self().unwrap();
+    run(&bundle, &config, &bundle.options(), || {
+        match host.mode() {
+            Some(ocirun::cgroups::Mode::Unified) => {
+                assert_eq!(mount_at("/sys/fs/cgroup").fstype, "cgroup2");
+            }
+            _ => {
+                let top = mount_at("/sys/fs/cgroup");
+                assert!(top.fstype == "tmpfs" && top.has("ro"), "{top:?}");
+                for h in host.all() {
+                    let name = h.mount_point.file_name().unwrap().to_str().unwrap();
+                    let m = mount_at(&format!("/sys/fs/cgroup/{name}"));
+                    assert!(m.has("ro") && m.has("nosuid"), "{m:?}");
+                    // Without a cgroup ns the container sees its own cgroup, not the host's.
+                    let path = own.path_in(h).unwrap();
+                    assert_eq!(Path::new(&m.root), path, "{name}");
+                }
+            }
+        }
+    })
+    .unwrap();
+}
+
+#[test]
+fn mount_errors_name_destination_and_cause() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let bundle = Bundle::new();
+    std::fs::create_dir(bundle.path().join("v")).unwrap();
+    let cases = [
+        (
+            json!({"mounts": [{"destination": "/data", "type": "bind", "source": "v", "options": ["rbind", "bogus"]}]}),
+            "mount /data: unknown option \"bogus\" (bind mounts take no filesystem options)",
+        ),
+        (
+            json!({"mounts": [{"destination": "/t", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "bogus=1"]}]}),
+            "mount tmpfs on /t with options \"bogus=1\": EINVAL: invalid argument",
+        ),
+        (
+            json!({"mounts": [{"destination": "/x", "type": "nosuchfs", "source": "x"}]}),
+            "mount nosuchfs on /x: ENODEV: no such device",
+        ),
+        (
+            json!({"mounts": [{"destination": "/data", "type": "bind", "source": "missing", "options": ["bind"]}]}),
+            "stat bind source",
+        ),
+        (
+            json!({"linux": {"rootfsPropagation": "sideways"}}),
+            "linux.rootfsPropagation: \"sideways\" is not one of shared, slave, private, unbindable",
+        ),
+        (
+            json!({"mounts": [{"destination": "/i", "type": "bind", "source": "v", "options": ["bind", "idmap"]}]}),
+            "mount /i: id-mapped mounts",
+        ),
+    ];
+    for (fragment, expected) in cases {
+        let err = run(&bundle, &spec(fragment), &bundle.options(), || {}).unwrap_err();
+        assert!(err.starts_with(expected), "got {err:?}, want {expected:?}");
+    }
+}

@@ -4,7 +4,7 @@
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::CgroupError;
 
@@ -51,10 +51,13 @@ pub fn remove_created(created: &[PathBuf]) {
 }
 
 /// Writes `value` to a cgroup interface file (a single write(2), as the kernel expects).
+/// `create`: a plain directory tree standing in for cgroupfs (tests) has no interface files
+/// until written; on cgroupfs the file always exists and this is a no-op.
 pub fn write(path: &Path, value: &str) -> Result<(), CgroupError> {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
+        .create(true)
         .truncate(false)
         .open(path)
         .map_err(io(path))?;
@@ -105,21 +108,19 @@ fn subdirs(dir: &Path) -> Result<Vec<PathBuf>, CgroupError> {
 }
 
 /// Removes the cgroup `dir` and every cgroup below it, deepest first. rmdir(2) on a cgroup
-/// fails with EBUSY while a process is still leaving it: retry for up to about a second.
-/// Missing is fine.
-pub fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
+/// fails with EBUSY while a process is still leaving it: retried until `deadline` (shared by
+/// every hierarchy of one removal). Missing is fine.
+pub fn remove_tree(dir: &Path, deadline: Instant) -> Result<(), CgroupError> {
     for child in subdirs(dir)? {
-        remove_tree(&child)?;
+        remove_tree(&child, deadline)?;
     }
     let mut delay = Duration::from_millis(5);
-    let mut waited = Duration::ZERO;
     loop {
         match std::fs::remove_dir(dir) {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && waited < Duration::from_secs(1) => {
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) && Instant::now() < deadline => {
                 std::thread::sleep(delay);
-                waited += delay;
                 delay = (delay * 2).min(Duration::from_millis(100));
             }
             Err(source) => {
@@ -179,8 +180,9 @@ mod tests {
     fn remove_tree_of_empty_dirs_and_missing() {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(tmp.path().join("c/d/e")).unwrap();
-        remove_tree(&tmp.path().join("c")).unwrap();
+        let now = Instant::now();
+        remove_tree(&tmp.path().join("c"), now).unwrap();
         assert!(!tmp.path().join("c").exists());
-        remove_tree(&tmp.path().join("c")).unwrap();
+        remove_tree(&tmp.path().join("c"), now).unwrap();
     }
 }

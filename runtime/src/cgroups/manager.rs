@@ -4,10 +4,14 @@
 
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use super::detect::{Hierarchies, Hierarchy, ProcessCgroups, Version};
 use super::path::CgroupsPath;
 use super::{fs, v1, v2, CgroupError, CgroupManager};
+
+/// How long `remove` waits, in all, for processes still leaving the cgroup (rmdir EBUSY).
+const REMOVE_WAIT: Duration = Duration::from_secs(1);
 
 /// The container's directory in one hierarchy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,12 +143,13 @@ impl CgroupManager for FsManager {
 
     fn remove(&self) -> Result<(), CgroupError> {
         let mut first_error = None;
+        let deadline = Instant::now() + REMOVE_WAIT;
         for dir in &self.dirs {
             // Never the hierarchy root itself (cgroupsPath "/").
             if dir.path == dir.hierarchy.mount_point {
                 continue;
             }
-            if let Err(e) = fs::remove_tree(&dir.path) {
+            if let Err(e) = fs::remove_tree(&dir.path, deadline) {
                 first_error.get_or_insert(e);
             }
         }

@@ -8,9 +8,10 @@ mod rootfs_support;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
 
+use nix::sched::CloneFlags;
 use nix::sys::statvfs::{statvfs, FsFlags};
 use rootfs_support::{
-    default_mounts, mount_at, mountinfo, root_or_skip, run, run_with, spec, Bundle,
+    default_mounts, mount_at, mountinfo, root_or_skip, run, run_in, run_with, spec, Bundle,
 };
 use serde_json::json;
 
@@ -495,4 +496,81 @@ fn mount_errors_name_destination_and_cause() {
         let err = run(&bundle, &spec(fragment), &bundle.options(), || {}).unwrap_err();
         assert!(err.starts_with(expected), "got {err:?}, want {expected:?}");
     }
+}
+
+#[test]
+fn user_namespace_binds_devices_and_sysfs() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let bundle = Bundle::new();
+    let config = spec(json!({
+        "mounts": default_mounts(),
+        "linux": {"devices": [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]}
+    }));
+    let extra = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWIPC;
+    run_in(
+        extra,
+        &bundle,
+        &config,
+        &bundle.options(),
+        || {},
+        || {
+            // mknod is EPERM in a user namespace: the host's nodes are bound in instead.
+            for (path, major, minor) in [("/dev/null", 1, 3), ("/dev/fuse", 10, 229)] {
+                let meta = std::fs::metadata(path).unwrap();
+                assert!(meta.file_type().is_char_device(), "{path}");
+                assert_eq!(meta.rdev(), nix::sys::stat::makedev(major, minor), "{path}");
+                assert_eq!(mount_at(path).fstype, "devtmpfs", "{path}");
+            }
+            // sysfs cannot be mounted without a network namespace: the host's is bound, read-only.
+            let sys = mount_at("/sys");
+            assert_eq!(sys.fstype, "sysfs");
+            for o in ["ro", "nosuid", "nodev", "noexec"] {
+                assert!(sys.has(o), "/sys lacks {o}: {sys:?}");
+            }
+            assert_eq!(mount_at("/proc").fstype, "proc");
+            assert_eq!(mount_at("/dev/mqueue").fstype, "mqueue");
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn cgroup_namespace_mounts_fresh_hierarchies() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let host = ocirun::cgroups::Hierarchies::detect().unwrap();
+    let bundle = Bundle::new();
+    let mut mounts = default_mounts();
+    mounts.as_array_mut().unwrap().push(json!(
+        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+         "options": ["nosuid", "noexec", "nodev", "ro"]}
+    ));
+    let config = spec(json!({
+        "mounts": mounts,
+        "linux": {"namespaces": [{"type": "mount"}, {"type": "pid"}, {"type": "cgroup"}]}
+    }));
+    run_in(
+        CloneFlags::CLONE_NEWCGROUP,
+        &bundle,
+        &config,
+        &bundle.options(),
+        || {},
+        || {
+            for h in host.all() {
+                let name = h.mount_point.file_name().unwrap().to_str().unwrap();
+                let path = match host.mode() {
+                    Some(ocirun::cgroups::Mode::Unified) => "/sys/fs/cgroup".to_owned(),
+                    _ => format!("/sys/fs/cgroup/{name}"),
+                };
+                let m = mount_at(&path);
+                // A new mount shows the namespace root, where a bind would show the host path.
+                assert_eq!(m.root, "/", "{m:?}");
+                assert!(m.fstype.starts_with("cgroup") && m.has("ro"), "{m:?}");
+            }
+        },
+    )
+    .unwrap();
 }

@@ -117,18 +117,56 @@ pub fn run_with(
     before: impl FnOnce(),
     check: impl FnOnce(),
 ) -> Result<(), String> {
+    run_in(CloneFlags::empty(), bundle, spec, opts, before, check)
+}
+
+/// Like [`run_with`], in more new namespaces than mount + pid (`extra`). With
+/// `CLONE_NEWUSER`, root of the new user namespace is mapped to the caller's uid/gid only, so
+/// mknod and "locked" mount flags behave as in a rootless or userns container.
+pub fn run_in(
+    extra: CloneFlags,
+    bundle: &Bundle,
+    spec: &oci_spec::runtime::Spec,
+    opts: &RootfsOptions,
+    before: impl FnOnce(),
+    check: impl FnOnce(),
+) -> Result<(), String> {
     let (read, write) = nix::unistd::pipe().unwrap();
+    // With a user namespace the maps are written from here, the parent namespace: mapping
+    // root needs CAP_SETFCAP there (user_namespaces(7)), which the child no longer has.
+    let (go_read, go_write) = nix::unistd::pipe().unwrap();
+    let (ready_read, ready_write) = nix::unistd::pipe().unwrap();
     // SAFETY: the children only run the closures and then _exit; they never return into the
     // test harness.
     match unsafe { fork() }.unwrap() {
         ForkResult::Child => {
-            drop(read);
-            let code = outer_child(bundle, spec, opts, before, check, write);
+            drop((read, go_write, ready_read));
+            let code = outer_child(
+                extra,
+                bundle,
+                spec,
+                opts,
+                before,
+                check,
+                write,
+                ready_write,
+                go_read,
+            );
             // SAFETY: leave without running the parent's atexit handlers or destructors.
             unsafe { libc::_exit(code) }
         }
         ForkResult::Parent { child } => {
-            drop(write);
+            drop((write, go_read, ready_write));
+            let mut byte = [0u8; 1];
+            let unshared = std::fs::File::from(ready_read).read(&mut byte).unwrap() == 1;
+            if unshared && extra.contains(CloneFlags::CLONE_NEWUSER) {
+                let uid = nix::unistd::getuid();
+                let gid = nix::unistd::getgid();
+                std::fs::write(format!("/proc/{child}/uid_map"), format!("0 {uid} 1")).unwrap();
+                std::fs::write(format!("/proc/{child}/setgroups"), "deny").unwrap();
+                std::fs::write(format!("/proc/{child}/gid_map"), format!("0 {gid} 1")).unwrap();
+            }
+            let _ = std::fs::File::from(go_write).write_all(b"g");
             let mut text = String::new();
             std::fs::File::from(read).read_to_string(&mut text).unwrap();
             let status = waitpid(child, None).unwrap();
@@ -143,20 +181,31 @@ pub fn run_with(
 }
 
 fn outer_child(
+    extra: CloneFlags,
     bundle: &Bundle,
     spec: &oci_spec::runtime::Spec,
     opts: &RootfsOptions,
     before: impl FnOnce(),
     check: impl FnOnce(),
     out: OwnedFd,
+    ready: OwnedFd,
+    go: OwnedFd,
 ) -> i32 {
     let report = |text: String| {
         let fd = nix::unistd::dup(&out).unwrap();
         let mut f = std::fs::File::from(fd);
         let _ = f.write_all(text.as_bytes());
     };
-    if let Err(e) = unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID) {
+    if let Err(e) = unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWPID | extra) {
         report(format!("setup\nunshare: {e}"));
+        return 1;
+    }
+    // Tell the parent we are unshared, wait until it has written the id maps.
+    let mut byte = [0u8; 1];
+    let synced = std::fs::File::from(ready).write_all(b"r").is_ok()
+        && std::fs::File::from(go).read(&mut byte).unwrap_or(0) == 1;
+    if !synced {
+        report("setup\nsync with the test process failed".into());
         return 1;
     }
     // SAFETY: single-threaded after fork; the grandchild _exits.

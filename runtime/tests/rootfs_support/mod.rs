@@ -141,17 +141,12 @@ pub fn run_in(
     match unsafe { fork() }.unwrap() {
         ForkResult::Child => {
             drop((read, go_write, ready_read));
-            let code = outer_child(
-                extra,
-                bundle,
-                spec,
-                opts,
-                before,
-                check,
-                write,
-                ready_write,
-                go_read,
-            );
+            let pipes = ChildPipes {
+                out: write,
+                ready: ready_write,
+                go: go_read,
+            };
+            let code = outer_child(extra, bundle, spec, opts, before, check, pipes);
             // SAFETY: leave without running the parent's atexit handlers or destructors.
             unsafe { libc::_exit(code) }
         }
@@ -180,6 +175,16 @@ pub fn run_in(
     }
 }
 
+/// The outer child's ends of the pipes to the test process.
+struct ChildPipes {
+    /// The report ("ok", "setup\n<error>", "check\n<panic>").
+    out: OwnedFd,
+    /// Written once the namespaces are unshared.
+    ready: OwnedFd,
+    /// Read once the id maps are written.
+    go: OwnedFd,
+}
+
 fn outer_child(
     extra: CloneFlags,
     bundle: &Bundle,
@@ -187,10 +192,9 @@ fn outer_child(
     opts: &RootfsOptions,
     before: impl FnOnce(),
     check: impl FnOnce(),
-    out: OwnedFd,
-    ready: OwnedFd,
-    go: OwnedFd,
+    pipes: ChildPipes,
 ) -> i32 {
+    let ChildPipes { out, ready, go } = pipes;
     let report = |text: String| {
         let fd = nix::unistd::dup(&out).unwrap();
         let mut f = std::fs::File::from(fd);

@@ -346,6 +346,7 @@ pub fn read_dir(dir: &Path) -> Result<Vec<(PathBuf, String, String)>, Error> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -35,6 +35,7 @@ pub fn merge(base: &mut Value, fragment: &Value) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

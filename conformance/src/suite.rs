@@ -60,6 +60,7 @@ pub fn load(cases: Option<&Path>, requirements: Option<&Path>) -> Result<Suite, 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

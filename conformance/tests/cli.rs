@@ -1,6 +1,8 @@
 //! The binary's command line without root: listing, coverage, and case-file errors that name
 //! the file and line.
 
+#![allow(clippy::unwrap_used)]
+
 use std::process::Command;
 
 fn bin() -> Command {

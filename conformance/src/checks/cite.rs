@@ -133,6 +133,7 @@ impl<'a> Refs<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -158,6 +158,7 @@ fn sysctl(input: &Input, out: &mut Vec<Check>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 pub(crate) mod testing {
     //! A report and config to unit-test checks without a container.
     use ocikit_probe::{CapSets, Report, REPORT_VERSION};

@@ -311,6 +311,7 @@ fn cgroups(input: &Input, out: &mut Vec<Check>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -131,6 +131,7 @@ pub fn check(input: &Input, out: &mut Vec<Check>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::checks::{testing, Host, Outside, Refs};

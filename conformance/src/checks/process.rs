@@ -246,6 +246,7 @@ fn capabilities(input: &Input, out: &mut Vec<Check>, run: &[String]) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::checks::{testing, Host, Outside};

@@ -107,6 +107,7 @@ pub fn check(stdout: &str, want: &Expected, refs: Refs) -> (Vec<Check>, Option<i
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::requirements::Catalogue;

@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the suite against one or more runtimes (runc's command line).
-    Run(run::Args),
+    Run(Box<run::Args>),
     /// Regenerate the requirements catalogue from the spec text.
     Requirements(requirements::Args),
     /// Print how many requirements of each level have cases.
@@ -32,7 +32,7 @@ enum Command {
 /// Runs the command; the exit code is 0, 1 (a gate failed) or 2 (an error, via `Err`).
 pub fn main() -> anyhow::Result<i32> {
     match Cli::parse().command {
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
         Command::Requirements(args) => requirements::run(args).map(|()| 0),
         Command::Coverage(args) => run::coverage(args).map(|()| 0),
         Command::List(args) => run::list(args).map(|()| 0),

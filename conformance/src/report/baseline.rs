@@ -58,6 +58,7 @@ pub fn compare(base: &Baseline, run: &RunResult) -> (Vec<Change>, Vec<Change>, V
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::report::testing;

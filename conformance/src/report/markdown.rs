@@ -111,6 +111,7 @@ pub fn render(runs: &[RunResult], catalogue: &Catalogue, coverage: &str) -> Stri
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::report::testing;

@@ -93,11 +93,7 @@ pub fn coverage_line(by_kw: &BTreeMap<Keyword, Coverage>) -> String {
     by_kw
         .iter()
         .map(|(k, c)| {
-            let pct = if c.total == 0 {
-                0
-            } else {
-                c.covered * 100 / c.total
-            };
+            let pct = (c.covered * 100).checked_div(c.total).unwrap_or(0);
             format!("{} {}/{} ({pct}%)", k.as_str(), c.covered, c.total)
         })
         .collect::<Vec<_>>()
@@ -141,6 +137,7 @@ pub(crate) fn xml_escape(s: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 pub(crate) mod testing {
     use crate::verdict::{CaseResult, Check, RunResult, RuntimeInfo, Status};
 
@@ -182,6 +179,7 @@ pub(crate) mod testing {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

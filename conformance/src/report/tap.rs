@@ -29,6 +29,7 @@ pub fn render(runs: &[RunResult]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::report::testing;

@@ -87,6 +87,7 @@ pub fn render(runs: &[RunResult], catalogue: &Catalogue) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::report::testing;

@@ -413,6 +413,7 @@ fn summarize(section: &str, text: &str, table: bool) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

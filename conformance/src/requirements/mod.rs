@@ -260,6 +260,7 @@ pub fn merge(previous: &CatalogueFile, fresh: CatalogueFile) -> (CatalogueFile, 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

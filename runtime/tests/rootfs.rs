@@ -499,6 +499,51 @@ fn mount_errors_name_destination_and_cause() {
 }
 
 #[test]
+fn mounts_into_proc_are_refused_even_through_symlinks() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let bundle = Bundle::new();
+    std::fs::create_dir(bundle.path().join("v")).unwrap();
+    std::fs::write(bundle.path().join("file"), "x").unwrap();
+    std::os::unix::fs::symlink("/proc/sys/kernel", bundle.rootfs().join("evil")).unwrap();
+    std::fs::write(bundle.rootfs().join("procfile"), "").unwrap();
+    let proc = json!({"destination": "/proc", "type": "proc", "source": "proc"});
+    let v = bundle.path().join("v");
+    let cases = [
+        (
+            json!({"destination": "/proc/sys/kernel/core_pattern", "type": "bind", "source": "file", "options": ["bind"]}),
+            "mount /proc/sys/kernel/core_pattern: /proc/sys/kernel/core_pattern is inside /proc, where only procfs and lxcfs-style files may be mounted".to_owned(),
+        ),
+        (
+            json!({"destination": "/evil", "type": "tmpfs", "source": "tmpfs"}),
+            "mount /evil: /proc/sys/kernel is inside /proc, where only procfs and lxcfs-style files may be mounted".to_owned(),
+        ),
+        (
+            json!({"destination": "/proc", "type": "bind", "source": "v", "options": ["rbind"]}),
+            format!("mount /proc: {} is not procfs and cannot be bind-mounted on /proc", v.display()),
+        ),
+        (
+            json!({"destination": "/procfile", "type": "proc", "source": "proc"}),
+            "mount /procfile: proc must be mounted on a directory".to_owned(),
+        ),
+    ];
+    for (mount, expected) in cases {
+        let config = spec(json!({"mounts": [proc.clone(), mount]}));
+        let err = run(&bundle, &config, &bundle.options(), || {}).unwrap_err();
+        assert_eq!(err, expected);
+    }
+    // What lxcfs does is allowed.
+    let config = spec(
+        json!({"mounts": [proc, {"destination": "/proc/uptime", "type": "bind", "source": "file", "options": ["bind", "ro"]}]}),
+    );
+    run(&bundle, &config, &bundle.options(), || {
+        assert_eq!(std::fs::read_to_string("/proc/uptime").unwrap(), "x");
+    })
+    .unwrap();
+}
+
+#[test]
 fn user_namespace_binds_devices_and_sysfs() {
     let Some(_serial) = root_or_skip() else {
         return;

@@ -12,7 +12,7 @@ use oci_spec::runtime::Mount;
 
 use super::options::{self, MountOptions, RecursiveAttrs};
 use super::paths::{fd_path, Create, Root};
-use super::{cgroupfs, RootfsError};
+use super::{cgroupfs, procfs, RootfsError};
 
 /// What every mount entry needs besides the entry itself.
 pub struct MountContext<'a> {
@@ -44,13 +44,17 @@ pub fn mount_entry(ctx: &MountContext<'_>, m: &Mount) -> Result<(), RootfsError>
     if opts.bind {
         return bind(ctx, m, &opts);
     }
+    let dest = ctx.root.resolve_or_create(destination, Create::Dir)?;
+    if matches!(fstype, "proc" | "sysfs") {
+        procfs::require_directory(destination, &dest, fstype)?;
+    } else {
+        procfs::check(ctx.root, destination, &dest, None)?;
+    }
     if fstype == "cgroup" && !opts.flags.contains(MsFlags::MS_REMOUNT) {
-        let dest = ctx.root.resolve_or_create(destination, Create::Dir)?;
         cgroupfs::mount_cgroup(ctx, destination, &dest, &opts)?;
         return after_mount(ctx.root, destination, &opts);
     }
 
-    let dest = ctx.root.resolve_or_create(destination, Create::Dir)?;
     let data = opts.data_string();
     let source = m
         .source()
@@ -149,6 +153,7 @@ fn bind_host(
         Create::File
     };
     let dest = ctx.root.resolve_or_create(destination, kind)?;
+    procfs::check(ctx.root, destination, &dest, Some(source))?;
     let mut flags = MsFlags::MS_BIND;
     if recursive {
         flags |= MsFlags::MS_REC;

@@ -11,7 +11,8 @@ use std::path::Path;
 use nix::sched::CloneFlags;
 use nix::sys::statvfs::{statvfs, FsFlags};
 use rootfs_support::{
-    default_mounts, mount_at, mountinfo, root_or_skip, run, run_in, run_with, spec, Bundle,
+    default_mounts, mount_at, mountinfo, root_or_skip, run, run_in, run_steps, run_with, spec,
+    Bundle,
 };
 use serde_json::json;
 
@@ -617,5 +618,73 @@ fn cgroup_namespace_mounts_fresh_hierarchies() {
             }
         },
     )
+    .unwrap();
+}
+
+#[test]
+fn console_is_the_pty_bound_between_pivot_and_finalize() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let bundle = Bundle::new();
+    let config = spec(json!({
+        "root": {"path": "rootfs", "readonly": true},
+        "process": {"terminal": true, "cwd": "/", "user": {"uid": 0, "gid": 0}},
+        "mounts": default_mounts()
+    }));
+    let rootfs = bundle.rootfs();
+    let opts = bundle.options();
+    let pty_rdev = std::cell::Cell::new(0);
+    let steps = || {
+        use std::os::fd::AsRawFd;
+        ocirun::rootfs::prepare(&config, &rootfs, &opts)?;
+        ocirun::rootfs::pivot(&config, &rootfs, &opts)?;
+        // As runc: the pty comes from the container's own devpts (/dev/ptmx -> pts/ptmx).
+        let pty = nix::pty::openpty(None, None).unwrap();
+        pty_rdev.set(nix::sys::stat::fstat(&pty.slave).unwrap().st_rdev);
+        let slave = format!("/proc/self/fd/{}", pty.slave.as_raw_fd());
+        ocirun::rootfs::mount_console(Path::new("/"), Path::new(&slave))?;
+        // Keep the master open for the check (a pty whose master is closed cannot be opened);
+        // this process exits right after it.
+        std::mem::forget(pty);
+        ocirun::rootfs::finalize(&config)
+    };
+    run_steps(CloneFlags::empty(), steps, || {
+        let console = std::fs::metadata("/dev/console").unwrap();
+        assert!(console.file_type().is_char_device());
+        assert_eq!(console.rdev(), pty_rdev.get());
+        assert!(std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/console")
+            .is_ok());
+    })
+    .unwrap();
+}
+
+#[test]
+fn remount_and_nosymfollow() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let bundle = Bundle::new();
+    std::fs::create_dir(bundle.path().join("v")).unwrap();
+    let config = spec(json!({"mounts": [
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/t", "type": "tmpfs", "source": "tmpfs", "options": ["nosymfollow"]},
+        {"destination": "/t", "type": "tmpfs", "source": "tmpfs", "options": ["remount", "ro", "nosymfollow"]},
+        {"destination": "/b", "type": "bind", "source": "v", "options": ["bind"]},
+        {"destination": "/b", "type": "bind", "source": "v", "options": ["bind", "remount", "ro", "nosuid"]}
+    ]}));
+    run(&bundle, &config, &bundle.options(), || {
+        let t = mount_at("/t");
+        assert!(t.has("ro") && t.has("nosymfollow"), "{t:?}");
+        let b = mount_at("/b");
+        assert!(b.has("ro") && b.has("nosuid"), "{b:?}");
+        // One mount each: remount changed the existing mount, it did not stack a new one.
+        assert_eq!(
+            mountinfo().iter().filter(|m| m.mount_point == "/b").count(),
+            1
+        );
+    })
     .unwrap();
 }

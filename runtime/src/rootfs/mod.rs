@@ -205,7 +205,9 @@ fn canonical_rootfs(rootfs: &Path) -> Result<PathBuf, RootfsError> {
 /// Binds the console pty `pty` (a host-resolvable path or /proc/self/fd/N) onto
 /// `<root>/dev/console` (config-linux.md "Default Devices": "/dev/console is set up if terminal
 /// is enabled ... by bind mounting the pseudoterminal pty to /dev/console"). `root` is the
-/// rootfs path before [`pivot`], or "/" after it (then call it before [`finalize`]).
+/// rootfs path before [`pivot`], or "/" after it (then call it before [`finalize`]). The pty
+/// must live on a devpts mounted in this mount namespace: after [`pivot`] that is the
+/// container's own (open /dev/ptmx there, as runc does); the host's is gone by then (EINVAL).
 pub fn mount_console(root: &Path, pty: &Path) -> Result<(), RootfsError> {
     let root = Root::open(root)?;
     let console = Path::new("/dev/console");

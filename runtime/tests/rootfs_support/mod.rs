@@ -131,6 +131,21 @@ pub fn run_in(
     before: impl FnOnce(),
     check: impl FnOnce(),
 ) -> Result<(), String> {
+    let rootfs = bundle.rootfs();
+    let setup = || {
+        before();
+        rootfs::setup(spec, &rootfs, opts)
+    };
+    run_steps(extra, setup, check)
+}
+
+/// The general form: `steps` (the rootfs calls, in whatever order the test wants) then
+/// `check`, inside the new namespaces.
+pub fn run_steps(
+    extra: CloneFlags,
+    steps: impl FnOnce() -> Result<(), rootfs::RootfsError>,
+    check: impl FnOnce(),
+) -> Result<(), String> {
     let (read, write) = nix::unistd::pipe().unwrap();
     // With a user namespace the maps are written from here, the parent namespace: mapping
     // root needs CAP_SETFCAP there (user_namespaces(7)), which the child no longer has.
@@ -146,7 +161,7 @@ pub fn run_in(
                 ready: ready_write,
                 go: go_read,
             };
-            let code = outer_child(extra, bundle, spec, opts, before, check, pipes);
+            let code = outer_child(extra, steps, check, pipes);
             // SAFETY: leave without running the parent's atexit handlers or destructors.
             unsafe { libc::_exit(code) }
         }
@@ -187,10 +202,7 @@ struct ChildPipes {
 
 fn outer_child(
     extra: CloneFlags,
-    bundle: &Bundle,
-    spec: &oci_spec::runtime::Spec,
-    opts: &RootfsOptions,
-    before: impl FnOnce(),
+    steps: impl FnOnce() -> Result<(), rootfs::RootfsError>,
     check: impl FnOnce(),
     pipes: ChildPipes,
 ) -> i32 {
@@ -215,10 +227,7 @@ fn outer_child(
     // SAFETY: single-threaded after fork; the grandchild _exits.
     match unsafe { fork() } {
         Ok(ForkResult::Child) => {
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                before();
-                rootfs::setup(spec, &bundle.rootfs(), opts)
-            }));
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(steps));
             let text = match result {
                 Ok(Ok(())) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)) {
                     Ok(()) => "ok\n".to_owned(),

@@ -7,10 +7,12 @@
 //! resident set of the runtime process and of the descendants it reaped. Every run has its own
 //! id and is deleted right after; at the end nothing may be left (state dirs, cgroups).
 //!
-//! All runtimes run in one private mount namespace where an empty tmpfs covers
-//! `/sys/fs/cgroup/unified`, because crun refuses this hybrid host otherwise; doing it for
-//! every runtime keeps the comparison fair (and costs nothing per run: the namespace is made
-//! once, by re-executing this command under `unshare -m`).
+//! All runtimes run in one private mount namespace where an empty file is bind-mounted over
+//! `/sys/fs/cgroup/unified/cgroup.controllers`, because crun refuses this hybrid host while
+//! that file lists a controller. The cgroup2 mount itself stays real (an empty tmpfs over it
+//! would also satisfy crun, but runtimes that create cgroups there then fail to remove them).
+//! Doing it for every runtime keeps the comparison fair, and it costs nothing per run: the
+//! namespace is made once, by re-executing this command under `unshare -m`.
 
 use crate::fixtures::{cargo, run_bundle_tool, workspace_root};
 use anyhow::{bail, Context, Result};
@@ -59,8 +61,8 @@ fn parse_runtime(s: &str) -> Result<(String, PathBuf), String> {
 
 /// Set in the re-executed command that already runs in the private mount namespace.
 const IN_NS_ENV: &str = "OCIKIT_BENCH_IN_NS";
-/// The hybrid host's cgroup2 mount that crun must not see.
-const UNIFIED: &str = "/sys/fs/cgroup/unified";
+/// The hybrid host's cgroup2 controller list, which crun must read as empty.
+const UNIFIED_CONTROLLERS: &str = "/sys/fs/cgroup/unified/cgroup.controllers";
 
 pub fn run(args: Args) -> Result<()> {
     match args.bench {
@@ -91,9 +93,9 @@ fn lifecycle(args: LifecycleArgs) -> Result<()> {
         return reexec_in_private_mount_ns(&runtimes);
     }
     let runtimes = runtimes_from_env()?;
-    hide_unified_cgroup()?;
-
     let work = TempDir::new("ocikit-bench")?;
+    hide_unified_controllers(&work.path)?;
+
     let bundle = work.path.join("bundle");
     let state = work.path.join("state");
     std::fs::create_dir(&state).with_context(|| format!("cannot create {}", state.display()))?;
@@ -111,9 +113,14 @@ fn lifecycle(args: LifecycleArgs) -> Result<()> {
     let mut counter = 0usize;
     for rt in runtimes {
         counter += 1;
-        match run_once(&rt, &state, &bundle, &format!("{prefix}{counter}")) {
+        let id = format!("{prefix}{counter}");
+        match run_once(&rt, &state, &bundle, &id) {
             Ok(_) => ok.push(rt),
-            Err(e) => eprintln!("bench: leaving out {}: {e:#}", rt.name),
+            Err(e) => {
+                eprintln!("bench: leaving out {}: {e:#}", rt.name);
+                // Its mess is reported above; keep it out of the final leak check.
+                let _ = std::fs::remove_dir_all(state.join(&id));
+            }
         }
     }
     if ok.is_empty() {
@@ -122,6 +129,8 @@ fn lifecycle(args: LifecycleArgs) -> Result<()> {
 
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); ok.len()];
     let rounds = args.warmup + args.runs;
+    // SAFETY: isatty only inspects the descriptor.
+    let progress = unsafe { libc::isatty(2) } == 1;
     for round in 0..rounds {
         for k in 0..ok.len() {
             let i = (round + k) % ok.len();
@@ -131,9 +140,13 @@ fn lifecycle(args: LifecycleArgs) -> Result<()> {
                 samples[i].push(sample);
             }
         }
-        eprint!("\rbench: round {}/{rounds}", round + 1);
+        if progress {
+            eprint!("\rbench: round {}/{rounds}", round + 1);
+        }
     }
-    eprintln!();
+    if progress {
+        eprintln!();
+    }
     check_nothing_left(&state, &prefix)?;
 
     let table = render_table(&ok, &samples);
@@ -262,17 +275,22 @@ fn runtimes_from_env() -> Result<Vec<Runtime>> {
         .collect()
 }
 
-/// Covers the hybrid host's cgroup2 mount with an empty tmpfs (this namespace only).
-fn hide_unified_cgroup() -> Result<()> {
-    if !Path::new(UNIFIED).is_dir() {
+/// Bind-mounts an empty file over the hybrid host's cgroup2 controller list (this namespace
+/// only); nothing to do on hosts without it.
+fn hide_unified_controllers(work: &Path) -> Result<()> {
+    if !Path::new(UNIFIED_CONTROLLERS).is_file() {
         return Ok(());
     }
+    let empty = work.join("empty-controllers");
+    std::fs::write(&empty, "").with_context(|| format!("cannot write {}", empty.display()))?;
     let status = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "mode=755", "tmpfs", UNIFIED])
+        .arg("--bind")
+        .arg(&empty)
+        .arg(UNIFIED_CONTROLLERS)
         .status()
         .context("cannot run mount")?;
     if !status.success() {
-        bail!("cannot mount a tmpfs over {UNIFIED} ({status})");
+        bail!("cannot bind-mount an empty file over {UNIFIED_CONTROLLERS} ({status})");
     }
     Ok(())
 }
@@ -294,9 +312,6 @@ fn run_once(rt: &Runtime, state: &Path, bundle: &Path, id: &str) -> Result<Sampl
     let (status, max_rss_kib) = wait4(child.id())?;
     let wall = start.elapsed();
     let stderr = read_stderr(child);
-    // crun writes `<id>/cgroup.procs` into the tmpfs covering the cgroup2 mount, as a plain
-    // file, so its rmdir there fails: clear that away (it is ours, not the host's).
-    let _ = std::fs::remove_dir_all(Path::new(UNIFIED).join(id));
     let leftover = state.join(id).exists();
     if leftover {
         let _ = Command::new(&rt.path)
@@ -361,8 +376,6 @@ fn check_nothing_left(state: &Path, prefix: &str) -> Result<()> {
         }
     }
     find_named(Path::new("/sys/fs/cgroup"), prefix, 4, &mut left);
-    // The tmpfs over the cgroup2 mount is this namespace's own (see `run_once`).
-    left.retain(|p| !p.starts_with(UNIFIED));
     if !left.is_empty() {
         let list: Vec<String> = left.iter().map(|p| p.display().to_string()).collect();
         bail!("the benchmark left behind: {}", list.join(", "));
@@ -507,10 +520,9 @@ fn lifecycle_section(args: &LifecycleArgs, table: &str) -> Result<String> {
          uses a fresh id and the harness checks that no state dir or cgroup is left. Peak RSS \
          is wait4(2)'s `ru_maxrss`: the largest resident set among the runtime process and the \
          descendants it reaped. All runtimes run in one private mount namespace where an empty \
-         tmpfs covers `/sys/fs/cgroup/unified` (crun refuses this hybrid cgroup host \
-         otherwise), made once before the first run, so it costs no run anything (crun leaves \
-         an `<id>/cgroup.procs` file in that tmpfs, which the harness removes between runs, \
-         untimed).\n\n\
+         file is bind-mounted over `/sys/fs/cgroup/unified/cgroup.controllers` (crun refuses \
+         this hybrid cgroup host while that file lists a controller), made once before the \
+         first run, so it costs no run anything.\n\n\
          {table}\n\
          - machine: {cpu}, {cores} cores, {mem_gib:.0} GiB, {kernel}\n\
          - date: {date} (load average {load} when the runs ended)\n\

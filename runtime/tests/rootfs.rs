@@ -490,7 +490,7 @@ fn mount_errors_name_destination_and_cause() {
         ),
         (
             json!({"mounts": [{"destination": "/i", "type": "bind", "source": "v", "options": ["bind", "idmap"]}]}),
-            "mount /i: id-mapped mounts",
+            "mount /i: an id-mapped mount needs both uidMappings and gidMappings",
         ),
     ];
     for (fragment, expected) in cases {
@@ -687,4 +687,36 @@ fn remount_and_nosymfollow() {
         );
     })
     .unwrap();
+}
+
+#[test]
+fn idmapped_bind_mount() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let bundle = Bundle::new();
+    let src = bundle.path().join("owned");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(src.join("root-file"), "r").unwrap();
+    std::fs::write(src.join("other-file"), "o").unwrap();
+    std::os::unix::fs::chown(src.join("other-file"), Some(5), Some(5)).unwrap();
+    let maps = json!([{"containerID": 0, "hostID": 1000, "size": 1}]);
+    let config = spec(json!({"mounts": [
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/idm", "type": "bind", "source": "owned",
+         "options": ["rbind", "idmap", "ro"], "uidMappings": maps, "gidMappings": maps}
+    ]}));
+    run(&bundle, &config, &bundle.options(), || {
+        // On-disk id 0 (containerID) is seen as 1000 (hostID); unmapped ids as the overflow id.
+        let root_file = std::fs::metadata("/idm/root-file").unwrap();
+        assert_eq!((root_file.uid(), root_file.gid()), (1000, 1000));
+        let other = std::fs::metadata("/idm/other-file").unwrap();
+        assert_eq!((other.uid(), other.gid()), (65534, 65534));
+        let m = mount_at("/idm");
+        assert!(m.has("idmapped") && m.has("ro"), "{m:?}");
+    })
+    .unwrap();
+    // The source itself is untouched.
+    let meta = std::fs::metadata(src.join("root-file")).unwrap();
+    assert_eq!(meta.uid(), 0);
 }

@@ -14,6 +14,7 @@
 
 mod cgroupfs;
 pub mod devices;
+mod idmap;
 mod masked;
 pub mod mount;
 pub mod options;
@@ -145,10 +146,14 @@ pub fn prepare(spec: &Spec, rootfs: &Path, opts: &RootfsOptions) -> Result<(), R
             ns.iter()
                 .any(|n| n.typ() == LinuxNamespaceType::Cgroup && n.path().is_none())
         });
+    let user_ns = linux
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::User));
     let ctx = MountContext {
         root: &root,
         bundle: &bundle,
         cgroup_ns,
+        user_ns,
     };
     let mounts = spec.mounts().as_deref().unwrap_or_default();
     for m in mounts {

@@ -12,7 +12,7 @@ use oci_spec::runtime::Mount;
 
 use super::options::{self, MountOptions, RecursiveAttrs};
 use super::paths::{fd_path, Create, Root};
-use super::{cgroupfs, procfs, RootfsError};
+use super::{cgroupfs, idmap, procfs, RootfsError};
 
 /// What every mount entry needs besides the entry itself.
 pub struct MountContext<'a> {
@@ -21,6 +21,8 @@ pub struct MountContext<'a> {
     pub bundle: &'a Path,
     /// The container gets its own cgroup namespace (changes how `cgroup` mounts are made).
     pub cgroup_ns: bool,
+    /// The container has its own user namespace (id-mapped mounts cannot be made from it).
+    pub user_ns: bool,
 }
 
 /// Mounts one config.json entry inside the rootfs.
@@ -32,9 +34,11 @@ pub fn mount_entry(ctx: &MountContext<'_>, m: &Mount) -> Result<(), RootfsError>
         destination: destination.clone(),
         reason,
     };
-    if opts.idmap.is_some() || m.uid_mappings().is_some() || m.gid_mappings().is_some() {
+    let has_maps = m.uid_mappings().is_some() || m.gid_mappings().is_some();
+    if (opts.idmap.is_some() || has_maps) && !opts.bind {
         return Err(invalid(
-            "id-mapped mounts (idmap, ridmap, uidMappings, gidMappings) are not supported".into(),
+            "id-mapped mounts (idmap, ridmap, uidMappings) are only supported for bind mounts"
+                .into(),
         ));
     }
     if opts.tmpcopyup {
@@ -131,7 +135,58 @@ fn bind(ctx: &MountContext<'_>, m: &Mount, opts: &MountOptions) -> Result<(), Ro
         remount_bind(&dest, destination, opts)?;
         return after_mount(ctx.root, destination, opts);
     }
+    if opts.idmap.is_some() || m.uid_mappings().is_some() || m.gid_mappings().is_some() {
+        return bind_idmapped(ctx, m, &source, opts);
+    }
     bind_host(ctx, destination, &source, opts, opts.recursive)
+}
+
+/// An `idmap`/`ridmap` bind (config.md "Linux mount options": the mount's own mappings are
+/// used; without them and without a user namespace "an error MUST be returned").
+fn bind_idmapped(
+    ctx: &MountContext<'_>,
+    m: &Mount,
+    source: &Path,
+    opts: &MountOptions,
+) -> Result<(), RootfsError> {
+    let destination = m.destination();
+    let invalid = |reason: &str| RootfsError::InvalidMount {
+        destination: destination.clone(),
+        reason: reason.to_owned(),
+    };
+    if ctx.user_ns {
+        return Err(invalid(
+            "id-mapped mounts in a container with its own user namespace are not supported",
+        ));
+    }
+    let (Some(uid), Some(gid)) = (m.uid_mappings(), m.gid_mappings()) else {
+        return Err(invalid(
+            "an id-mapped mount needs both uidMappings and gidMappings (the container has no user namespace to take them from)",
+        ));
+    };
+    let Some(kind) = opts.idmap else {
+        return Err(invalid(
+            "uidMappings/gidMappings need the \"idmap\" or \"ridmap\" option",
+        ));
+    };
+    let tree = idmap::idmapped_tree(source, opts.recursive, kind, uid, gid)?;
+    let kind = if source.is_dir() {
+        Create::Dir
+    } else {
+        Create::File
+    };
+    let dest = ctx.root.resolve_or_create(destination, kind)?;
+    procfs::check(ctx.root, destination, &dest, Some(source))?;
+    idmap::attach(&tree, dest.as_fd()).map_err(|errno| RootfsError::Syscall {
+        op: format!("move_mount idmapped {} on", source.display()),
+        path: destination.clone(),
+        errno,
+    })?;
+    if opts.bind_needs_remount() {
+        let mounted = reopen(ctx.root, destination)?;
+        remount_bind(&mounted, destination, opts)?;
+    }
+    after_mount(ctx.root, destination, opts)
 }
 
 /// Binds a host path onto `destination` and applies `opts` to the new mount.
@@ -223,7 +278,7 @@ fn after_mount(root: &Root, destination: &Path, opts: &MountOptions) -> Result<(
         .map_err(RootfsError::sys("set propagation of", destination))?;
     }
     if !opts.recursive_attrs.is_empty() {
-        mount_setattr(mounted.as_fd(), true, opts.recursive_attrs)
+        mount_setattr(mounted.as_fd(), true, opts.recursive_attrs.into())
             .map_err(RootfsError::sys("mount_setattr", destination))?;
     }
     Ok(())
@@ -256,17 +311,36 @@ struct MountAttr {
     userns_fd: u64,
 }
 
+/// What mount_setattr(2) changes: attributes to set and clear, and for `MOUNT_ATTR_IDMAP` the
+/// user namespace carrying the mapping.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MountAttrs<'a> {
+    pub set: u64,
+    pub clear: u64,
+    pub userns: Option<BorrowedFd<'a>>,
+}
+
+impl From<RecursiveAttrs> for MountAttrs<'_> {
+    fn from(a: RecursiveAttrs) -> Self {
+        Self {
+            set: a.set,
+            clear: a.clear,
+            userns: None,
+        }
+    }
+}
+
 /// mount_setattr(2) on the mount `fd` refers to (and, with `recursive`, every mount below it).
 pub fn mount_setattr(
     fd: BorrowedFd<'_>,
     recursive: bool,
-    attrs: RecursiveAttrs,
+    attrs: MountAttrs<'_>,
 ) -> Result<(), Errno> {
     let attr = MountAttr {
         attr_set: attrs.set,
         attr_clr: attrs.clear,
         propagation: 0,
-        userns_fd: 0,
+        userns_fd: attrs.userns.map_or(0, |fd| fd.as_raw_fd() as u64),
     };
     let mut flags = libc::AT_EMPTY_PATH;
     if recursive {

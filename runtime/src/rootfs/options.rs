@@ -17,6 +17,7 @@ pub(crate) mod attr {
     pub const NOATIME: u64 = 0x0000_0010;
     pub const STRICTATIME: u64 = 0x0000_0020;
     pub const NODIRATIME: u64 = 0x0000_0080;
+    pub const IDMAP: u64 = 0x0010_0000;
     pub const NOSYMFOLLOW: u64 = 0x0020_0000;
 }
 

@@ -1,0 +1,307 @@
+//! runtime.md "Create": build the container's environment from `config.json` and leave the
+//! user program waiting (lifecycle steps 1–5). On any failure nothing is left behind: the
+//! children are killed, the cgroup and the state directory removed (runtime.md "Errors").
+
+use super::Error;
+use crate::process::channel::{Channel, Msg};
+use crate::state::{Container, State, Status};
+use crate::{cgroups, hooks, namespaces, process, spec};
+use nix::unistd::ForkResult;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// runc's `create` flags.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: i32,
+    pub systemd_cgroup: bool,
+}
+
+/// What `run` needs to know about a fresh container.
+#[derive(Debug)]
+pub struct Created {
+    pub pid: i32,
+    pub terminal: bool,
+}
+
+/// Creates container `id` from `opts.bundle`. `console` overrides `--console-socket` with an
+/// already connected socket (used by `run` to receive the terminal itself).
+pub fn create(
+    root: &Path,
+    id: &str,
+    opts: &Options,
+    console: Option<OwnedFd>,
+) -> Result<Created, Error> {
+    crate::id::validate(id)?;
+    let loaded = spec::load(&opts.bundle)?;
+    let spec = &loaded.spec;
+    let terminal = spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    let console = match (terminal, console, &opts.console_socket) {
+        (false, _, _) => None,
+        (true, Some(fd), _) => Some(fd),
+        (true, None, Some(path)) => Some(connect_console(path)?),
+        (true, None, None) => {
+            return Err(Error::Failed(
+                "process.terminal is true: --console-socket is required".into(),
+            ))
+        }
+    };
+    require_mount_namespace(spec)?;
+    let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
+    if let Some(warning) = cgroups::ignored_resources(resources) {
+        crate::logging::warn(&warning);
+    }
+    let plan = namespaces::Plan::from_spec(spec)?;
+    let linux = spec.linux().clone().unwrap_or_default();
+    let state = State {
+        oci_version: crate::OCI_VERSION.to_string(),
+        id: id.to_string(),
+        status: Status::Creating,
+        pid: 0,
+        bundle: loaded.bundle.clone(),
+        annotations: spec
+            .annotations()
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        rootfs: loaded.rootfs.clone(),
+        created: crate::timefmt::now_rfc3339(),
+        init_start_time: 0,
+        cgroups_path: linux.cgroups_path().clone(),
+        systemd_cgroup: opts.systemd_cgroup,
+        hooks: spec.hooks().clone(),
+    };
+    let mut container = Container::create_dir(root, state)?;
+    let mut progress = Progress::default();
+    match build(&mut container, &loaded, plan, console, opts, &mut progress) {
+        Ok(pid) => Ok(Created { pid, terminal }),
+        Err(e) => {
+            progress.undo(&container);
+            Err(e)
+        }
+    }
+}
+
+/// What exists so far, to undo on failure.
+#[derive(Default)]
+struct Progress {
+    stage1: Option<i32>,
+    init: Option<i32>,
+    cgroup: Option<Box<dyn cgroups::CgroupManager>>,
+    /// Set once create-time hooks started: runtime.md "Lifecycle" step 3–5 failures continue
+    /// at step 12, whose step 13 runs poststop hooks.
+    hooks_started: bool,
+}
+
+impl Progress {
+    fn undo(self, container: &Container) {
+        let mut pids: Vec<i32> = self.init.into_iter().chain(self.stage1).collect();
+        if let Some(cg) = &self.cgroup {
+            pids.extend(cg.pids().unwrap_or_default());
+        }
+        super::kill_and_wait(&pids);
+        if let Some(s1) = self.stage1 {
+            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(s1), None);
+        }
+        if let Some(cg) = &self.cgroup {
+            if let Err(e) = cg.remove() {
+                crate::logging::warn(&format!("remove cgroup: {e}"));
+            }
+        }
+        if let Err(e) = container.remove_dir() {
+            crate::logging::warn(&e.to_string());
+        }
+        if self.hooks_started {
+            super::delete::run_poststop(container);
+        }
+    }
+}
+
+fn build(
+    container: &mut Container,
+    loaded: &spec::Loaded,
+    plan: namespaces::Plan,
+    console: Option<OwnedFd>,
+    opts: &Options,
+    progress: &mut Progress,
+) -> Result<i32, Error> {
+    container.save()?;
+    let fifo = make_fifo(&container.fifo_path())?;
+    let spec = &loaded.spec;
+    let hooks = spec.hooks().clone().unwrap_or_default();
+    let create_hooks = [
+        hooks.prestart(),
+        hooks.create_runtime(),
+        hooks.create_container(),
+    ]
+    .iter()
+    .any(|h| h.as_ref().is_some_and(|v| !v.is_empty()));
+    let ctx = process::Context {
+        id: &container.state.id,
+        spec,
+        rootfs: loaded.rootfs.clone(),
+        bundle: loaded.bundle.clone(),
+        namespaces: plan,
+        rootfs_options: crate::rootfs::RootfsOptions {
+            no_pivot: opts.no_pivot,
+            bundle: Some(loaded.bundle.clone()),
+        },
+        fifo,
+        console_socket: console,
+        no_new_keyring: opts.no_new_keyring,
+        preserve_fds: opts.preserve_fds,
+        create_hooks,
+        lock_fd: container.lock_fd(),
+    };
+    let cgroup = cgroups::manager(
+        container.state.cgroups_path.as_deref(),
+        &container.state.id,
+        opts.systemd_cgroup,
+    )?;
+    let (parent, child) = Channel::pair()?;
+    // SAFETY: ocirun is single-threaded, so the child may run arbitrary code after fork.
+    let stage1 = match unsafe { nix::unistd::fork() } {
+        Ok(ForkResult::Child) => {
+            drop(parent);
+            process::stage1::run(&ctx, child)
+        }
+        Ok(ForkResult::Parent { child: pid }) => pid.as_raw(),
+        Err(e) => {
+            return Err(Error::Failed(format!(
+                "fork: {}",
+                crate::errno_text_raw(e as i32)
+            )))
+        }
+    };
+    drop(child);
+    drop(ctx);
+    progress.stage1 = Some(stage1);
+    // config-linux.md "Control groups": placed before any namespace exists, so a new cgroup
+    // namespace is rooted at the container's cgroup.
+    cgroup.apply(stage1)?;
+    progress.cgroup = Some(cgroup);
+    parent.send(&Msg::CgroupReady)?;
+    loop {
+        match recv(&parent)? {
+            Msg::UserNsCreated => {
+                if let Some(linux) = spec.linux() {
+                    namespaces::write_id_maps(stage1, linux)?;
+                }
+                parent.send(&Msg::MappingsWritten)?;
+            }
+            Msg::InitPid(pid) => {
+                progress.init = Some(pid);
+                let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(stage1), None);
+                progress.stage1 = None;
+                let stat = crate::state::ProcStat::read(pid)
+                    .ok_or_else(|| Error::Failed("container init exited during create".into()))?;
+                container.state.pid = pid;
+                container.state.init_start_time = stat.start_time;
+                parent.send(&Msg::Proceed)?;
+            }
+            Msg::RunCreateHooks => {
+                progress.hooks_started = true;
+                container.save()?;
+                let state = serde_json::to_string(&container.public(Status::Creating))
+                    .map_err(|e| Error::Failed(e.to_string()))?;
+                // config.md "Prestart", "CreateRuntime Hooks": runtime namespace, in order.
+                for (kind, list) in [
+                    ("prestart", hooks.prestart()),
+                    ("createRuntime", hooks.create_runtime()),
+                ] {
+                    hooks::run(kind, list.as_deref().unwrap_or_default(), state.as_bytes())?;
+                }
+                parent.send(&Msg::HooksDone(state))?;
+            }
+            Msg::Created => break,
+            Msg::Error(msg) => return Err(Error::Failed(msg)),
+            other => return Err(Error::Failed(format!("unexpected message {other:?}"))),
+        }
+    }
+    container.state.status = Status::Created;
+    container.save()?;
+    if let Some(path) = &opts.pid_file {
+        write_pid_file(path, container.state.pid)?;
+    }
+    Ok(container.state.pid)
+}
+
+/// A closed channel before `Created` means a child died without a word.
+fn recv(chan: &Channel) -> Result<Msg, Error> {
+    match chan.recv() {
+        Err(crate::process::channel::ChannelError::Closed) => Err(Error::Failed(
+            "container init exited before the container was created".into(),
+        )),
+        other => Ok(other?),
+    }
+}
+
+/// runc requires a new mount namespace: the rootfs setup pivots the whole mount table.
+fn require_mount_namespace(spec: &oci_spec::runtime::Spec) -> Result<(), Error> {
+    let has_mount = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| {
+            ns.iter().any(|n| {
+                n.typ() == oci_spec::runtime::LinuxNamespaceType::Mount && n.path().is_none()
+            })
+        });
+    if has_mount {
+        Ok(())
+    } else {
+        Err(Error::Failed(format!(
+            "{}: linux.namespaces: a new mount namespace is required",
+            spec::CONFIG_FILE
+        )))
+    }
+}
+
+/// The exec fifo (owner write, so only root-equivalents can release the init), returned as
+/// an O_PATH fd for the init to reopen after pivot_root.
+fn make_fifo(path: &Path) -> Result<OwnedFd, Error> {
+    nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o622)).map_err(|e| {
+        Error::Failed(format!(
+            "mkfifo {}: {}",
+            path.display(),
+            crate::errno_text_raw(e as i32)
+        ))
+    })?;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
+        .open(path)
+        .map(OwnedFd::from)
+        .map_err(|e| Error::os(format!("open {}", path.display()), &e))
+}
+
+/// `--console-socket`: connected here, in the runtime's mount namespace, and inherited by the
+/// init, which sends the terminal's master over it.
+fn connect_console(path: &Path) -> Result<OwnedFd, Error> {
+    let stream = std::os::unix::net::UnixStream::connect(path)
+        .map_err(|e| Error::os(format!("connect console socket {}", path.display()), &e))?;
+    Ok(OwnedFd::from(stream))
+}
+
+/// `--pid-file`, written atomically (tmp + rename in the same directory) as runc does.
+fn write_pid_file(path: &Path, pid: i32) -> Result<(), Error> {
+    let path = std::path::absolute(path).map_err(|e| Error::os(path.display(), &e))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    std::fs::write(&tmp, pid.to_string()).map_err(|e| Error::os(tmp.display(), &e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| Error::os(path.display(), &e))
+}

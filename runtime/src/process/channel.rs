@@ -1,0 +1,154 @@
+//! The sync channel between `ocirun create` and its children (stage-1, then the init): a
+//! SOCK_SEQPACKET socketpair carrying one JSON message per packet, so that the children can
+//! tell the parent exactly what failed ("mount proc on /proc: permission denied") and the
+//! parent can pace them (cgroup placement, id maps, hooks). A closed peer reads as EOF.
+
+use serde::{Deserialize, Serialize};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+/// Every message, in the order they travel (p = parent, s = stage-1, i = init).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Msg {
+    /// p→s: you are in the container's cgroup; go on.
+    CgroupReady,
+    /// s→p: I created a user namespace; write my uid_map/gid_map.
+    UserNsCreated,
+    /// p→s: the maps are written.
+    MappingsWritten,
+    /// s→p: the init's pid (as the runtime sees it).
+    InitPid(i32),
+    /// p→i: the parent knows your pid; go on.
+    Proceed,
+    /// i→p: namespaces exist, mounts not yet pivoted: run prestart and createRuntime hooks.
+    RunCreateHooks,
+    /// p→i: those hooks passed; this is the state JSON for the createContainer hooks.
+    HooksDone(String),
+    /// i→p: everything is set up; I now block on the exec fifo.
+    Created,
+    /// s/i→p: a failure, already phrased for the user.
+    Error(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    #[error("sync channel: {0}")]
+    Io(String),
+    #[error("sync channel: peer exited")]
+    Closed,
+    #[error("sync channel: bad message: {0}")]
+    Decode(String),
+    #[error("sync channel: expected {expected}, got {got:?}")]
+    Unexpected { expected: &'static str, got: Msg },
+}
+
+/// One end of the channel.
+#[derive(Debug)]
+pub struct Channel(OwnedFd);
+
+/// Messages are small (the largest is a state JSON).
+const MAX_MSG: usize = 64 << 10;
+
+impl Channel {
+    /// A connected pair, close-on-exec (neither end may leak into the user process).
+    pub fn pair() -> Result<(Channel, Channel), ChannelError> {
+        use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+        let (a, b) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .map_err(|e| ChannelError::Io(crate::errno_text_raw(e as i32)))?;
+        Ok((Channel(a), Channel(b)))
+    }
+
+    pub fn send(&self, msg: &Msg) -> Result<(), ChannelError> {
+        let bytes = serde_json::to_vec(msg).map_err(|e| ChannelError::Decode(e.to_string()))?;
+        loop {
+            match nix::sys::socket::send(
+                self.0.as_raw_fd(),
+                &bytes,
+                nix::sys::socket::MsgFlags::MSG_NOSIGNAL,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(nix::errno::Errno::EPIPE) => return Err(ChannelError::Closed),
+                Err(e) => return Err(ChannelError::Io(crate::errno_text_raw(e as i32))),
+            }
+        }
+    }
+
+    pub fn recv(&self) -> Result<Msg, ChannelError> {
+        let mut buf = vec![0u8; MAX_MSG];
+        let n = loop {
+            match nix::sys::socket::recv(
+                self.0.as_raw_fd(),
+                &mut buf,
+                nix::sys::socket::MsgFlags::empty(),
+            ) {
+                Ok(n) => break n,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(nix::errno::Errno::ECONNRESET) => return Err(ChannelError::Closed),
+                Err(e) => return Err(ChannelError::Io(crate::errno_text_raw(e as i32))),
+            }
+        };
+        if n == 0 {
+            return Err(ChannelError::Closed);
+        }
+        serde_json::from_slice(&buf[..n]).map_err(|e| ChannelError::Decode(e.to_string()))
+    }
+
+    /// Receives and checks the next message is `expected`; an `Error` is passed on as is.
+    pub fn expect(&self, expected: Msg) -> Result<(), ChannelError> {
+        let got = self.recv()?;
+        if got == expected {
+            Ok(())
+        } else {
+            Err(ChannelError::Unexpected {
+                expected: name(&expected),
+                got,
+            })
+        }
+    }
+}
+
+impl AsFd for Channel {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+fn name(msg: &Msg) -> &'static str {
+    match msg {
+        Msg::CgroupReady => "CgroupReady",
+        Msg::UserNsCreated => "UserNsCreated",
+        Msg::MappingsWritten => "MappingsWritten",
+        Msg::InitPid(_) => "InitPid",
+        Msg::Proceed => "Proceed",
+        Msg::RunCreateHooks => "RunCreateHooks",
+        Msg::HooksDone(_) => "HooksDone",
+        Msg::Created => "Created",
+        Msg::Error(_) => "Error",
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_eof() {
+        let (a, b) = Channel::pair().unwrap();
+        a.send(&Msg::InitPid(42)).unwrap();
+        a.send(&Msg::Error("mount /proc: permission denied".into()))
+            .unwrap();
+        assert_eq!(b.recv().unwrap(), Msg::InitPid(42));
+        assert!(matches!(
+            b.expect(Msg::Created),
+            Err(ChannelError::Unexpected { .. })
+        ));
+        drop(a);
+        assert!(matches!(b.recv(), Err(ChannelError::Closed)));
+    }
+}

@@ -1,0 +1,144 @@
+//! Processes: the fork chain that builds a container (runtime.md "Lifecycle" step 2) and the
+//! helpers to watch processes without polling loops (pidfds).
+//!
+//! `ocirun create` (the parent) forks **stage-1**, places it in the cgroup, and lets it join
+//! and create namespaces ([`stage1`]); stage-1 forks the **init** (pid 1 of a new pid
+//! namespace, since unshare(CLONE_NEWPID) only applies to children) and exits. The init
+//! ([`init`]) sets the container up, reports `Created`, and blocks opening the exec fifo until
+//! `ocirun start` opens its read end; then it becomes the user process ([`exec`]).
+
+pub mod channel;
+pub mod console;
+pub mod exec;
+pub mod init;
+pub mod stage1;
+
+use oci_spec::runtime::Spec;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::PathBuf;
+
+/// Everything the children need, prepared by the parent before fork (the children only
+/// read it: after fork they own a copy).
+#[derive(Debug)]
+pub struct Context<'a> {
+    pub id: &'a str,
+    pub spec: &'a Spec,
+    pub rootfs: PathBuf,
+    pub bundle: PathBuf,
+    pub namespaces: crate::namespaces::Plan,
+    pub rootfs_options: crate::rootfs::RootfsOptions,
+    /// An O_PATH fd on the exec fifo, reopened for writing through /proc/self/fd by the init
+    /// (the host path is out of reach after pivot_root).
+    pub fifo: OwnedFd,
+    /// The connected `--console-socket`, when `process.terminal`.
+    pub console_socket: Option<OwnedFd>,
+    /// `--no-new-keyring`.
+    pub no_new_keyring: bool,
+    /// `--preserve-fds`: fds 3..3+N pass to the user process.
+    pub preserve_fds: i32,
+    /// Whether any of prestart/createRuntime/createContainer exist (else the init skips the
+    /// hook round trip).
+    pub create_hooks: bool,
+    /// The parent's lock on the state directory, closed first thing in stage-1.
+    pub lock_fd: Option<std::os::fd::RawFd>,
+}
+
+/// pidfd_open(2): an fd that becomes readable when `pid` exits. None if it is already gone.
+pub fn pidfd_open(pid: i32) -> Option<OwnedFd> {
+    // SAFETY: plain syscall with integer arguments; a non-negative result is a new fd we own.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: fd was just returned by pidfd_open.
+    Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Waits until every pid of `pidfds` has exited, or `timeout` passes. Returns whether all
+/// exited.
+pub fn wait_pidfds(pidfds: &[OwnedFd], timeout: std::time::Duration) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut fds: Vec<libc::pollfd> = pidfds
+        .iter()
+        .map(|f| libc::pollfd {
+            fd: f.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + timeout;
+    while fds.iter().any(|f| f.fd >= 0) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        // SAFETY: fds is a valid array of pollfd for the call's duration.
+        let r = unsafe {
+            libc::poll(
+                fds.as_mut_ptr(),
+                fds.len() as libc::nfds_t,
+                left.as_millis().min(i32::MAX as u128) as i32,
+            )
+        };
+        if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return false;
+        }
+        for f in fds.iter_mut() {
+            if f.revents != 0 {
+                f.fd = -1; // poll ignores negative fds
+            }
+        }
+    }
+    true
+}
+
+/// "exited with status 3" / "killed by signal SIGKILL".
+pub fn describe_exit(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exited with status {code}"),
+        (None, Some(sig)) => format!("killed by signal {}", signal_name(sig)),
+        _ => "ended".to_string(),
+    }
+}
+
+pub fn signal_name(sig: i32) -> String {
+    nix::sys::signal::Signal::try_from(sig)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|_| sig.to_string())
+}
+
+/// The shell convention runc follows for `run`: the exit status, or 128+N for signal N.
+pub fn exit_code(status: nix::sys::wait::WaitStatus) -> Option<i32> {
+    use nix::sys::wait::WaitStatus;
+    match status {
+        WaitStatus::Exited(_, code) => Some(code),
+        WaitStatus::Signaled(_, sig, _) => Some(128 + sig as i32),
+        _ => None,
+    }
+}
+
+/// Resets every catchable signal to its default action and unblocks all: the user process
+/// must not inherit ocirun's dispositions (Rust ignores SIGPIPE) or its blocked mask.
+pub fn reset_signals() {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    for sig in Signal::iterator() {
+        if sig == Signal::SIGKILL || sig == Signal::SIGSTOP {
+            continue;
+        }
+        // SAFETY: installing SIG_DFL has no handler code to be unsafe.
+        let _ = unsafe { sigaction(sig, &default) };
+    }
+    let _ = nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&SigSet::empty()),
+        None,
+    );
+}
+
+/// Ends a forked child without running the parent's atexit handlers or destructors.
+pub fn exit_child(code: i32) -> ! {
+    // SAFETY: _exit is always safe to call; it never returns.
+    unsafe { libc::_exit(code) }
+}

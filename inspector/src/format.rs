@@ -107,6 +107,7 @@ pub fn start_time(s: &Snapshot, start_ticks: u64) -> Option<u64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -2,6 +2,8 @@
 //! a temp bundle, `runc run -d`) and find it in `ocitop --json` with its own namespaces and
 //! its cgroup. Needs root and runc; the container is always deleted.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;

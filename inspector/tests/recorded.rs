@@ -2,6 +2,8 @@
 //! containers under containerd's shim and podman's conmon, nested namespaces, stale state dirs
 //! and processes that vanished mid-read.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use ocitop::collect::{Collector, Roots};
 use ocitop::model::namespaces::{self, Share};
 use ocitop::model::{NsKind, Snapshot, Status};

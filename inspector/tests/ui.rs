@@ -2,6 +2,8 @@
 //! with insta: the views, the help, the filter, follow and the host toggle, driven by the same
 //! key events a user sends.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
 use ocitop::collect::{Collector, Roots};
 use ocitop::ui::app::{App, Cmd, Msg};
 use ratatui::backend::TestBackend;

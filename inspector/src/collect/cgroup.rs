@@ -287,6 +287,7 @@ pub fn parse_blkio_bytes(text: &str) -> (u64, u64) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -67,12 +67,14 @@ impl Collector {
 
     /// One pass over everything.
     pub fn snapshot(&mut self) -> Result<Snapshot, CollectError> {
-        let pids = self.proc.pids().map_err(|source| CollectError::ProcRoot {
-            path: self.roots.proc.clone(),
-            source,
-        })?;
+        let processes = self
+            .proc
+            .read_all()
+            .map_err(|source| CollectError::ProcRoot {
+                path: self.roots.proc.clone(),
+                source,
+            })?;
         let mut warnings = Vec::new();
-        let processes: Vec<_> = pids.into_iter().filter_map(|p| self.proc.read(p)).collect();
         let (cgroup_mode, hierarchies) = self.cgroup.layout();
         let mut cgroups = self.cgroup.read_all(&hierarchies);
         count_procs(&mut cgroups, &processes);

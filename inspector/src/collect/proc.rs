@@ -1,22 +1,41 @@
 //! Reading processes from a proc root: /proc/PID/{stat,status,cmdline,cgroup,ns/*} (proc(5)).
 //!
-//! The hot path of every refresh, so it reuses one buffer and opens each file relative to the
-//! pid directory (openat/readlinkat) instead of walking the whole path each time. A process that
-//! vanishes mid-read is skipped; a file that cannot be read leaves its fields unknown.
+//! The hot path of every refresh, so it reuses one buffer, opens each file relative to the
+//! pid directory (openat/readlinkat) instead of walking the whole path each time, reads each
+//! file with one read(2) when it fits, and between full passes keeps the command line and
+//! namespaces of a process it already knows (same pid, start time and comm: an exec, which
+//! runtimes and nsenter do right after setns/unshare, changes the comm). Every
+//! [`FULL_PASS_EVERY`]th pass re-reads everything. A process that vanishes mid-read is skipped;
+//! a file that cannot be read leaves its fields unknown.
 
 use crate::model::{CgroupLine, Ids, NsKind, Process};
 use nix::fcntl::{openat, readlinkat, OFlag};
 use nix::sys::stat::Mode;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
+/// Every this many passes, nothing is taken from the cache.
+pub const FULL_PASS_EVERY: u64 = 10;
+
 /// Reads processes under one proc root, reusing its buffers between calls.
 pub struct ProcReader {
     root: PathBuf,
     buf: Vec<u8>,
+    /// What rarely changes, from the previous pass, by pid.
+    cache: HashMap<u32, Stable>,
+    passes: u64,
+}
+
+/// The facts of a process that only change with exec (or setns/unshare, which in practice
+/// come right before an exec).
+struct Stable {
+    start_ticks: u64,
+    comm: String,
+    cmdline: Vec<String>,
+    namespaces: BTreeMap<NsKind, u64>,
 }
 
 /// The fields of /proc/PID/stat ocitop uses.
@@ -43,12 +62,68 @@ impl ProcReader {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         ProcReader {
             root: root.into(),
-            buf: Vec::with_capacity(4096),
+            buf: Vec::with_capacity(16 * 1024),
+            cache: HashMap::new(),
+            passes: 0,
         }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
+    /// One pass over every process still there, sorted by pid. Large hosts are read by a few
+    /// threads, each over a contiguous range of pids with its own buffer.
+    pub fn read_all(&mut self) -> std::io::Result<Vec<Process>> {
+        let pids = self.pids()?;
+        let full = self.passes.is_multiple_of(FULL_PASS_EVERY);
+        self.passes += 1;
+        let previous = std::mem::take(&mut self.cache);
+        let previous = if full { HashMap::new() } else { previous };
+        let threads = if pids.len() >= PARALLEL_FROM {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+        } else {
+            1
+        };
+        let out: Vec<Process> = if threads <= 1 {
+            let mut out = Vec::with_capacity(pids.len());
+            for &pid in &pids {
+                out.extend(read_one(&self.root, pid, previous.get(&pid), &mut self.buf));
+            }
+            out
+        } else {
+            let chunk = pids.len().div_ceil(threads);
+            let (root, previous) = (&self.root, &previous);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = pids
+                    .chunks(chunk)
+                    .map(|part| {
+                        scope.spawn(move || {
+                            let mut buf = Vec::with_capacity(16 * 1024);
+                            part.iter()
+                                .filter_map(|&pid| {
+                                    read_one(root, pid, previous.get(&pid), &mut buf)
+                                })
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                // A reader thread only panics on a bug; its pids are then missing, not fatal.
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_default())
+                    .collect()
+            })
+        };
+        self.cache = out
+            .iter()
+            .map(|p| {
+                let stable = Stable {
+                    start_ticks: p.start_ticks,
+                    comm: p.comm.clone(),
+                    cmdline: p.cmdline.clone(),
+                    namespaces: p.namespaces.clone(),
+                };
+                (p.pid, stable)
+            })
+            .collect();
+        Ok(out)
     }
 
     /// The numeric entries of the proc root, sorted.
@@ -63,48 +138,76 @@ impl ProcReader {
 
     /// Reads one process; `None` when it is gone (no dir, or no readable, parsable stat).
     pub fn read(&mut self, pid: u32) -> Option<Process> {
-        let dir = File::open(self.root.join(pid.to_string())).ok()?;
-        let stat = match read_at(&dir, "stat", &mut self.buf) {
-            Ok(()) => parse_stat(&self.buf)?,
-            Err(_) => return None,
-        };
-        let status = match read_at(&dir, "status", &mut self.buf) {
-            Ok(()) => parse_status(&self.buf),
-            Err(_) => Status::default(),
-        };
-        let cmdline = match read_at(&dir, "cmdline", &mut self.buf) {
-            Ok(()) => parse_cmdline(&self.buf),
-            Err(_) => Vec::new(),
-        };
-        let cgroups = match read_at(&dir, "cgroup", &mut self.buf) {
-            Ok(()) => Some(parse_cgroup(&self.buf)),
-            Err(_) => None,
-        };
-        let mut namespaces = BTreeMap::new();
-        for kind in NsKind::ALL {
-            if let Ok(target) = readlinkat(dir.as_fd(), ns_file(kind)) {
-                if let Some((k, inode)) = target.to_str().and_then(parse_ns_link) {
-                    if k == kind {
-                        namespaces.insert(kind, inode);
-                    }
+        read_one(&self.root, pid, None, &mut self.buf)
+    }
+}
+
+/// Below this many processes one thread reads them all (threads cost more than they save).
+const PARALLEL_FROM: usize = 2000;
+
+/// Reads one process with `buf`, taking the command line and namespaces from `known` when it
+/// is still the same process image.
+fn read_one(root: &Path, pid: u32, known: Option<&Stable>, buf: &mut Vec<u8>) -> Option<Process> {
+    let dir = File::open(root.join(pid.to_string())).ok()?;
+    let stat = match read_at(&dir, "stat", buf) {
+        Ok(()) => parse_stat(buf)?,
+        Err(_) => return None,
+    };
+    let known = known.filter(|k| k.start_ticks == stat.start_ticks && k.comm == stat.comm);
+    let status = match read_at(&dir, "status", buf) {
+        Ok(()) => parse_status(buf),
+        Err(_) => Status::default(),
+    };
+    let cgroups = read_at(&dir, "cgroup", buf)
+        .ok()
+        .map(|()| parse_cgroup(buf));
+    if let Some(k) = known {
+        return Some(process(
+            stat,
+            status,
+            k.cmdline.clone(),
+            cgroups,
+            k.namespaces.clone(),
+        ));
+    }
+    let cmdline = match read_at(&dir, "cmdline", buf) {
+        Ok(()) => parse_cmdline(buf),
+        Err(_) => Vec::new(),
+    };
+    let mut namespaces = BTreeMap::new();
+    for kind in NsKind::ALL {
+        if let Ok(target) = readlinkat(dir.as_fd(), ns_file(kind)) {
+            if let Some((k, inode)) = target.to_str().and_then(parse_ns_link) {
+                if k == kind {
+                    namespaces.insert(kind, inode);
                 }
             }
         }
-        Some(Process {
-            pid: stat.pid,
-            ppid: stat.ppid,
-            comm: stat.comm,
-            cmdline,
-            state: stat.state,
-            uids: status.uids,
-            gids: status.gids,
-            start_ticks: stat.start_ticks,
-            cpu_ticks: stat.cpu_ticks,
-            rss_kib: status.rss_kib,
-            threads: Some(stat.threads),
-            namespaces,
-            cgroups,
-        })
+    }
+    Some(process(stat, status, cmdline, cgroups, namespaces))
+}
+
+fn process(
+    stat: Stat,
+    status: Status,
+    cmdline: Vec<String>,
+    cgroups: Option<Vec<CgroupLine>>,
+    namespaces: BTreeMap<NsKind, u64>,
+) -> Process {
+    Process {
+        pid: stat.pid,
+        ppid: stat.ppid,
+        comm: stat.comm,
+        cmdline,
+        state: stat.state,
+        uids: status.uids,
+        gids: status.gids,
+        start_ticks: stat.start_ticks,
+        cpu_ticks: stat.cpu_ticks,
+        rss_kib: status.rss_kib,
+        threads: Some(stat.threads),
+        namespaces,
+        cgroups,
     }
 }
 
@@ -130,9 +233,23 @@ fn read_at(dir: &File, name: &str, buf: &mut Vec<u8>) -> std::io::Result<()> {
         OFlag::O_RDONLY | OFlag::O_CLOEXEC,
         Mode::empty(),
     )?;
+    let mut file = File::from(fd);
     buf.clear();
-    File::from(fd).read_to_end(buf)?;
-    Ok(())
+    loop {
+        if buf.capacity() - buf.len() < 4096 {
+            buf.reserve(16 * 1024);
+        }
+        let start = buf.len();
+        let room = buf.capacity() - start;
+        buf.resize(buf.capacity(), 0);
+        let n = file.read(&mut buf[start..])?;
+        buf.truncate(start + n);
+        // These files are generated whole (single_open seq_files; cmdline is copied until its
+        // end), so a read shorter than the room left means the end: no second read(2) for EOF.
+        if n == 0 || n < room {
+            return Ok(());
+        }
+    }
 }
 
 /// Parses /proc/PID/stat. The comm is in parentheses and may itself hold spaces and
@@ -223,6 +340,7 @@ pub fn parse_ns_link(text: &str) -> Option<(NsKind, u64)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -178,6 +178,7 @@ fn number(v: &Value, keys: &[&str]) -> Option<u64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -151,6 +151,7 @@ pub fn cpu_ratio(prev: &Cgroup, cur: &Cgroup, elapsed_us: u64) -> Option<f64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -219,7 +219,7 @@ fn members(c: &Container, index: &ProcIndex) -> Vec<u32> {
     if let Some(shim) = c.shim_pid {
         let same_ns = |p: &Process| {
             [NsKind::Pid, NsKind::Mnt].iter().all(|k| {
-                p.namespaces.get(k).is_some() && p.namespaces.get(k) == init.namespaces.get(k)
+                p.namespaces.contains_key(k) && p.namespaces.get(k) == init.namespaces.get(k)
             })
         };
         for &child in index.children(shim) {

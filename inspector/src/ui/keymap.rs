@@ -193,6 +193,7 @@ pub fn keys_text(b: &Binding) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -720,3 +720,50 @@ fn idmapped_bind_mount() {
     let meta = std::fs::metadata(src.join("root-file")).unwrap();
     assert_eq!(meta.uid(), 0);
 }
+
+#[test]
+fn tmpcopyup_copies_the_covered_directory() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let bundle = Bundle::new();
+    let skel = bundle.rootfs().join("etc/skel");
+    std::fs::create_dir_all(skel.join("sub")).unwrap();
+    std::fs::write(skel.join("a"), "alpha").unwrap();
+    std::fs::write(skel.join("sub/b"), "beta").unwrap();
+    std::os::unix::fs::symlink("a", skel.join("link")).unwrap();
+    std::os::unix::fs::chown(skel.join("a"), Some(5), Some(6)).unwrap();
+    std::fs::set_permissions(
+        skel.join("a"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o640),
+    )
+    .unwrap();
+    let config = spec(json!({"mounts": [
+        {"destination": "/proc", "type": "proc", "source": "proc"},
+        {"destination": "/etc/skel", "type": "tmpfs", "source": "tmpfs", "options": ["tmpcopyup", "nosuid"]}
+    ]}));
+    run(&bundle, &config, &bundle.options(), || {
+        assert_eq!(mount_at("/etc/skel").fstype, "tmpfs");
+        assert_eq!(std::fs::read_to_string("/etc/skel/a").unwrap(), "alpha");
+        assert_eq!(std::fs::read_to_string("/etc/skel/sub/b").unwrap(), "beta");
+        assert_eq!(
+            std::fs::read_link("/etc/skel/link").unwrap(),
+            Path::new("a")
+        );
+        let a = std::fs::metadata("/etc/skel/a").unwrap();
+        assert_eq!((a.uid(), a.gid(), a.mode() & 0o7777), (5, 6, 0o640));
+        std::fs::write("/etc/skel/new", "n").unwrap();
+    })
+    .unwrap();
+    // The copy was written to the tmpfs only.
+    assert!(!skel.join("new").exists());
+
+    let bad = spec(json!({"mounts": [
+        {"destination": "/x", "type": "bind", "source": "rootfs", "options": ["bind", "tmpcopyup"]}
+    ]}));
+    let err = run(&bundle, &bad, &bundle.options(), || {}).unwrap_err();
+    assert_eq!(
+        err,
+        "mount /x: option \"tmpcopyup\" is only for tmpfs mounts"
+    );
+}

@@ -13,6 +13,7 @@
 //! [`setup`] does it all at once.
 
 mod cgroupfs;
+mod copyup;
 pub mod devices;
 mod idmap;
 mod masked;

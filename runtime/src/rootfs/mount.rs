@@ -12,7 +12,7 @@ use oci_spec::runtime::Mount;
 
 use super::options::{self, MountOptions, RecursiveAttrs};
 use super::paths::{fd_path, Create, Root};
-use super::{cgroupfs, idmap, procfs, RootfsError};
+use super::{cgroupfs, copyup, idmap, procfs, RootfsError};
 
 /// What every mount entry needs besides the entry itself.
 pub struct MountContext<'a> {
@@ -41,8 +41,10 @@ pub fn mount_entry(ctx: &MountContext<'_>, m: &Mount) -> Result<(), RootfsError>
                 .into(),
         ));
     }
-    if opts.tmpcopyup {
-        return Err(invalid("option \"tmpcopyup\" is not supported".into()));
+    if opts.tmpcopyup && (opts.bind || fstype != "tmpfs") {
+        return Err(invalid(
+            "option \"tmpcopyup\" is only for tmpfs mounts".into(),
+        ));
     }
 
     if opts.bind {
@@ -69,6 +71,11 @@ pub fn mount_entry(ctx: &MountContext<'_>, m: &Mount) -> Result<(), RootfsError>
         (None, None)
     } else {
         (Some(fstype), Some(&source))
+    };
+    let covered = if opts.tmpcopyup {
+        Some(copyup::open_covered(dest.as_fd()).map_err(RootfsError::sys("open", destination))?)
+    } else {
+        None
     };
     match mount(
         source,
@@ -103,6 +110,18 @@ pub fn mount_entry(ctx: &MountContext<'_>, m: &Mount) -> Result<(), RootfsError>
                 },
             })
         }
+    }
+    if let Some(covered) = covered {
+        let mounted = reopen(ctx.root, destination)?;
+        let top =
+            copyup::open_covered(mounted.as_fd()).map_err(RootfsError::sys("open", destination))?;
+        copyup::copy_tree(covered.as_fd(), top.as_fd()).map_err(|(errno, name)| {
+            RootfsError::Syscall {
+                op: "copy up".into(),
+                path: destination.join(name),
+                errno,
+            }
+        })?;
     }
     after_mount(ctx.root, destination, &opts)
 }

@@ -6,7 +6,7 @@
 //! user process is executed. The order, as runc does it:
 //! 1. [`prepare`]: propagation, rootfs bind, `mounts`, devices, /dev symlinks;
 //! 2. (the caller runs createContainer hooks: "before pivot_root", config.md "Hooks");
-//! 3. [`finish`]: pivot_root (or move + chroot), rootfs propagation, masked paths, read-only
+//! 3. [`finish`]: pivot_root (or move + chroot), rootfs propagation, read-only paths, masked
 //!    paths, read-only root ([`finish`] = [`pivot`] then [`finalize`]; a console can be bound
 //!    between the two with [`mount_console`]).
 //!
@@ -232,16 +232,17 @@ pub fn mount_console(root: &Path, pty: &Path) -> Result<(), RootfsError> {
     })
 }
 
-/// In the new root: `linux.maskedPaths`, `linux.readonlyPaths`, then `root.readonly`.
+/// In the new root: `linux.readonlyPaths`, `linux.maskedPaths` (runc's order: a path masked
+/// inside a read-only one is still masked), then `root.readonly`.
 pub fn finalize(spec: &Spec) -> Result<(), RootfsError> {
     let linux = spec.linux().as_ref();
-    let masked = linux.and_then(|l| l.masked_paths().as_ref());
-    for path in masked.into_iter().flatten() {
-        masked::mask(absolute("linux.maskedPaths", path)?)?;
-    }
     let readonly = linux.and_then(|l| l.readonly_paths().as_ref());
     for path in readonly.into_iter().flatten() {
         masked::make_readonly(absolute("linux.readonlyPaths", path)?)?;
+    }
+    let masked = linux.and_then(|l| l.masked_paths().as_ref());
+    for path in masked.into_iter().flatten() {
+        masked::mask(absolute("linux.maskedPaths", path)?)?;
     }
     if spec.root().as_ref().and_then(|r| r.readonly()) == Some(true) {
         masked::remount_readonly(Path::new("/"))?;

@@ -358,4 +358,52 @@ mod tests {
         assert_eq!(parse(&["rbind", "ridmap"]).idmap, Some(Idmap::Recursive));
         assert!(parse(&["tmpcopyup"]).tmpcopyup);
     }
+
+    /// The per-mount flag options: (name, flag, sets it).
+    const PLAIN: [(&str, MsFlags, bool); 12] = [
+        ("ro", F::MS_RDONLY, true),
+        ("rw", F::MS_RDONLY, false),
+        ("nosuid", F::MS_NOSUID, true),
+        ("suid", F::MS_NOSUID, false),
+        ("nodev", F::MS_NODEV, true),
+        ("dev", F::MS_NODEV, false),
+        ("noexec", F::MS_NOEXEC, true),
+        ("exec", F::MS_NOEXEC, false),
+        ("noatime", F::MS_NOATIME, true),
+        ("atime", F::MS_NOATIME, false),
+        ("sync", F::MS_SYNCHRONOUS, true),
+        ("async", F::MS_SYNCHRONOUS, false),
+    ];
+
+    proptest::proptest! {
+        /// Whatever the order, the last option touching a flag decides it (mount(8)), and a
+        /// flag is never both set and explicitly cleared.
+        #[test]
+        fn last_option_wins(picks in proptest::collection::vec(0..PLAIN.len(), 0..24)) {
+            let names: Vec<&str> = picks.iter().map(|&i| PLAIN[i].0).collect();
+            let o = parse(&names);
+            for (_, flag, _) in PLAIN {
+                let last = picks.iter().rev().map(|&i| PLAIN[i]).find(|p| p.1 == flag);
+                match last {
+                    Some((_, _, true)) => {
+                        proptest::prop_assert!(o.flags.contains(flag) && !o.cleared.contains(flag))
+                    }
+                    Some((_, _, false)) => {
+                        proptest::prop_assert!(!o.flags.contains(flag) && o.cleared.contains(flag))
+                    }
+                    None => proptest::prop_assert!(
+                        !o.flags.contains(flag) && !o.cleared.contains(flag)
+                    ),
+                }
+            }
+            proptest::prop_assert!(o.data.is_empty() && !o.bind);
+        }
+
+        /// Strings outside the table all end up, in order, in the data string.
+        #[test]
+        fn unknown_options_are_data(extra in proptest::collection::vec("[a-z]{1,6}=[0-9]{1,4}", 0..6)) {
+            let o = parse(&extra);
+            proptest::prop_assert_eq!(o.data, extra);
+        }
+    }
 }

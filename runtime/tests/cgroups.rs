@@ -240,7 +240,14 @@ fn host_absolute_path_every_hierarchy() {
     assert!(matches!(err, CgroupError::NotEmpty { .. }), "{err}");
     assert!(dirs.iter().all(|d| d.is_dir()));
 
+    // exec: join() puts another process in without the emptiness check.
+    second.join(other.pid()).unwrap();
+    let mut both = vec![sleeper.pid(), other.pid()];
+    both.sort();
+    assert_eq!(m.0.pids().unwrap(), both);
+
     drop(sleeper);
+    drop(other);
     m.0.remove().unwrap();
     for d in &dirs {
         assert!(!d.exists(), "left behind: {}", d.display());
@@ -313,4 +320,31 @@ fn host_remove_of_missing_cgroup_is_fine_and_busy_is_an_error() {
         .remove()
         .unwrap();
     assert!(m.0.paths().iter().all(|d| !d.exists()));
+}
+
+#[test]
+fn host_frozen_v1_cgroup_is_refused() {
+    if !root_or_skip() {
+        return;
+    }
+    let hierarchies = Hierarchies::detect().unwrap();
+    let Some(freezer) = hierarchies.v1.iter().find(|h| h.name() == "freezer") else {
+        eprintln!("skipped: no v1 freezer hierarchy");
+        return;
+    };
+    let path = format!("/ocirun-test-frozen-{}", std::process::id());
+    let dir = freezer.mount_point.join(path.trim_start_matches('/'));
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("freezer.state"), "FROZEN").unwrap();
+    let sleeper = Sleeper::new();
+    let m = cgroups::manager(Some(Path::new(&path)), "frozen", false).unwrap();
+    let err = m.apply(sleeper.pid()).unwrap_err();
+    std::fs::write(dir.join("freezer.state"), "THAWED").unwrap();
+    assert!(matches!(err, CgroupError::Frozen { .. }), "{err}");
+    // Rolled back: only the directory we made by hand is left, in the freezer hierarchy.
+    for h in hierarchies.all() {
+        let d = h.mount_point.join(path.trim_start_matches('/'));
+        assert_eq!(d.exists(), d == dir, "{}", d.display());
+    }
+    std::fs::remove_dir(&dir).unwrap();
 }

@@ -98,7 +98,11 @@ impl FsManager {
                     count: others.len(),
                 });
             }
-            if dir.hierarchy.version == Version::V2 && v2::is_frozen(&dir.path)? {
+            let frozen = match dir.hierarchy.version {
+                Version::V2 => v2::is_frozen(&dir.path)?,
+                Version::V1 { .. } => v1::is_frozen(&dir.hierarchy, &dir.path)?,
+            };
+            if frozen {
                 return Err(CgroupError::Frozen {
                     path: dir.path.clone(),
                 });

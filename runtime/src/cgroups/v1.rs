@@ -38,3 +38,20 @@ fn read_trimmed(path: &Path) -> Result<String, CgroupError> {
             source,
         })
 }
+
+/// Whether the v1 freezer cgroup `dir` is frozen (`freezer.state` reads FROZEN or FREEZING):
+/// a process moved in stops (config-linux.md "Control groups": not fit for purpose).
+pub fn is_frozen(hierarchy: &Hierarchy, dir: &Path) -> Result<bool, CgroupError> {
+    let Version::V1 { controllers } = &hierarchy.version else {
+        return Ok(false);
+    };
+    if !controllers.iter().any(|c| c == "freezer") {
+        return Ok(false);
+    }
+    let path = dir.join("freezer.state");
+    match std::fs::read_to_string(&path) {
+        Ok(state) => Ok(matches!(state.trim(), "FROZEN" | "FREEZING")),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(CgroupError::Io { path, source }),
+    }
+}

@@ -439,6 +439,30 @@ impl Run<'_> {
                 }
             }
         }
+        // features.md "Linux": a feature whose `enabled` is false is unsupported.
+        for (field, feature) in [
+            ("seccomp", "seccomp"),
+            ("apparmorProfile", "apparmor"),
+            ("selinuxLabel", "selinux"),
+        ] {
+            let used = if field == "seccomp" {
+                config["linux"]["seccomp"].is_object()
+            } else {
+                config["process"][field].is_string()
+            };
+            if used && features["linux"][feature]["enabled"] == Value::Bool(false) {
+                return Some(format!("runtime's features says {feature} is not enabled"));
+            }
+        }
+        if let (Some(known), Some(hooks)) =
+            (features["hooks"].as_array(), config["hooks"].as_object())
+        {
+            for h in hooks.keys() {
+                if !known.iter().any(|k| k == h.as_str()) {
+                    return Some(format!("runtime's features does not list hook {h:?}"));
+                }
+            }
+        }
         if let Some(known) = features["mountOptions"].as_array() {
             for m in config["mounts"].as_array().into_iter().flatten() {
                 for o in m["options"].as_array().into_iter().flatten() {

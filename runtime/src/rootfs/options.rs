@@ -125,89 +125,147 @@ impl MountOptions {
     }
 }
 
+/// What one option string does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// `defaults`: nothing beyond the defaults.
+    Nothing,
+    Bind,
+    Rbind,
+    /// Sets a mount(2) flag (`ro`, `nosuid`, `remount`, ...).
+    Set(MsFlags),
+    /// Clears a mount(2) flag (`rw`, `suid`, ...).
+    Clear(MsFlags),
+    /// A propagation change (`shared`, `rslave`, ...).
+    Propagation(MsFlags),
+    /// mount_setattr(2) attribute set recursively (`rro`, `rnosuid`, ...).
+    RecursiveSet(u64),
+    /// mount_setattr(2) attribute cleared recursively (`rrw`, `rsuid`, ...).
+    RecursiveClear(u64),
+    /// The recursive atime mode (`rnoatime`, `rstrictatime`, ...).
+    RecursiveAtime(u64),
+    Idmap(Idmap),
+    TmpCopyUp,
+}
+
+const NOSYMFOLLOW: MsFlags = MsFlags::from_bits_retain(libc::MS_NOSYMFOLLOW);
+
+/// Every option string ocirun recognizes (config.md "Linux mount options") and its effect: the
+/// one table behind both parsing and `ocirun features` `mountOptions`.
+pub const OPTIONS: &[(&str, Effect)] = {
+    use Effect::*;
+    use MsFlags as F;
+    &[
+        ("defaults", Nothing),
+        ("bind", Bind),
+        ("rbind", Rbind),
+        ("remount", Set(F::MS_REMOUNT)),
+        ("ro", Set(F::MS_RDONLY)),
+        ("rw", Clear(F::MS_RDONLY)),
+        ("nosuid", Set(F::MS_NOSUID)),
+        ("suid", Clear(F::MS_NOSUID)),
+        ("nodev", Set(F::MS_NODEV)),
+        ("dev", Clear(F::MS_NODEV)),
+        ("noexec", Set(F::MS_NOEXEC)),
+        ("exec", Clear(F::MS_NOEXEC)),
+        ("sync", Set(F::MS_SYNCHRONOUS)),
+        ("async", Clear(F::MS_SYNCHRONOUS)),
+        ("dirsync", Set(F::MS_DIRSYNC)),
+        ("mand", Set(F::MS_MANDLOCK)),
+        ("nomand", Clear(F::MS_MANDLOCK)),
+        ("atime", Clear(F::MS_NOATIME)),
+        ("noatime", Set(F::MS_NOATIME)),
+        ("relatime", Set(F::MS_RELATIME)),
+        ("norelatime", Clear(F::MS_RELATIME)),
+        ("strictatime", Set(F::MS_STRICTATIME)),
+        ("nostrictatime", Clear(F::MS_STRICTATIME)),
+        ("diratime", Clear(F::MS_NODIRATIME)),
+        ("nodiratime", Set(F::MS_NODIRATIME)),
+        ("iversion", Set(F::MS_I_VERSION)),
+        ("noiversion", Clear(F::MS_I_VERSION)),
+        ("lazytime", Set(F::MS_LAZYTIME)),
+        ("nolazytime", Clear(F::MS_LAZYTIME)),
+        ("silent", Set(F::MS_SILENT)),
+        ("loud", Clear(F::MS_SILENT)),
+        ("nosymfollow", Set(NOSYMFOLLOW)),
+        ("symfollow", Clear(NOSYMFOLLOW)),
+        ("shared", Propagation(F::MS_SHARED)),
+        ("rshared", Propagation(F::MS_SHARED.union(F::MS_REC))),
+        ("slave", Propagation(F::MS_SLAVE)),
+        ("rslave", Propagation(F::MS_SLAVE.union(F::MS_REC))),
+        ("private", Propagation(F::MS_PRIVATE)),
+        ("rprivate", Propagation(F::MS_PRIVATE.union(F::MS_REC))),
+        ("unbindable", Propagation(F::MS_UNBINDABLE)),
+        (
+            "runbindable",
+            Propagation(F::MS_UNBINDABLE.union(F::MS_REC)),
+        ),
+        ("rro", RecursiveSet(attr::RDONLY)),
+        ("rrw", RecursiveClear(attr::RDONLY)),
+        ("rnosuid", RecursiveSet(attr::NOSUID)),
+        ("rsuid", RecursiveClear(attr::NOSUID)),
+        ("rnodev", RecursiveSet(attr::NODEV)),
+        ("rdev", RecursiveClear(attr::NODEV)),
+        ("rnoexec", RecursiveSet(attr::NOEXEC)),
+        ("rexec", RecursiveClear(attr::NOEXEC)),
+        ("rnodiratime", RecursiveSet(attr::NODIRATIME)),
+        ("rdiratime", RecursiveClear(attr::NODIRATIME)),
+        ("rnosymfollow", RecursiveSet(attr::NOSYMFOLLOW)),
+        ("rsymfollow", RecursiveClear(attr::NOSYMFOLLOW)),
+        // The atime field holds one mode; the "turn X off" options fall back to the kernel
+        // default (relatime), except rnorelatime: no relatime means strict atime.
+        ("rrelatime", RecursiveAtime(attr::RELATIME)),
+        ("ratime", RecursiveAtime(attr::RELATIME)),
+        ("rnostrictatime", RecursiveAtime(attr::RELATIME)),
+        ("rnoatime", RecursiveAtime(attr::NOATIME)),
+        ("rstrictatime", RecursiveAtime(attr::STRICTATIME)),
+        ("rnorelatime", RecursiveAtime(attr::STRICTATIME)),
+        ("idmap", Idmap(self::Idmap::Single)),
+        ("ridmap", Idmap(self::Idmap::Recursive)),
+        ("tmpcopyup", TmpCopyUp),
+    ]
+};
+
+/// The recognized option names, sorted (for `ocirun features` `mountOptions`).
+pub fn names() -> Vec<&'static str> {
+    let mut names: Vec<_> = OPTIONS.iter().map(|(name, _)| *name).collect();
+    names.sort_unstable();
+    names
+}
+
 /// Parses a mount's `options` (config.md "Linux mount options"). Never fails: strings that
-/// are not in the table are filesystem data; callers reject data where it would be ignored
+/// are not in [`OPTIONS`] are filesystem data; callers reject data where it would be ignored
 /// (bind mounts).
 pub fn parse<S: AsRef<str>>(options: &[S]) -> MountOptions {
     let mut o = MountOptions::default();
     for option in options {
-        apply(&mut o, option.as_ref());
+        let option = option.as_ref();
+        match OPTIONS.iter().find(|(name, _)| *name == option) {
+            Some((_, effect)) => o.apply(*effect),
+            None => o.data.push(option.to_owned()),
+        }
     }
     o
 }
 
-fn apply(o: &mut MountOptions, option: &str) {
-    use MsFlags as F;
-    match option {
-        "defaults" => {}
-        "bind" => o.bind = true,
-        "rbind" => {
-            o.bind = true;
-            o.recursive = true;
+impl MountOptions {
+    fn apply(&mut self, effect: Effect) {
+        match effect {
+            Effect::Nothing => {}
+            Effect::Bind => self.bind = true,
+            Effect::Rbind => {
+                self.bind = true;
+                self.recursive = true;
+            }
+            Effect::Set(flag) => self.set(flag),
+            Effect::Clear(flag) => self.clear(flag),
+            Effect::Propagation(flag) => self.propagation.push(flag),
+            Effect::RecursiveSet(a) => self.recursive_set(a),
+            Effect::RecursiveClear(a) => self.recursive_clear(a),
+            Effect::RecursiveAtime(mode) => self.recursive_atime(mode),
+            Effect::Idmap(kind) => self.idmap = Some(kind),
+            Effect::TmpCopyUp => self.tmpcopyup = true,
         }
-        "remount" => o.set(F::MS_REMOUNT),
-        "ro" => o.set(F::MS_RDONLY),
-        "rw" => o.clear(F::MS_RDONLY),
-        "nosuid" => o.set(F::MS_NOSUID),
-        "suid" => o.clear(F::MS_NOSUID),
-        "nodev" => o.set(F::MS_NODEV),
-        "dev" => o.clear(F::MS_NODEV),
-        "noexec" => o.set(F::MS_NOEXEC),
-        "exec" => o.clear(F::MS_NOEXEC),
-        "sync" => o.set(F::MS_SYNCHRONOUS),
-        "async" => o.clear(F::MS_SYNCHRONOUS),
-        "dirsync" => o.set(F::MS_DIRSYNC),
-        "mand" => o.set(F::MS_MANDLOCK),
-        "nomand" => o.clear(F::MS_MANDLOCK),
-        "atime" => o.clear(F::MS_NOATIME),
-        "noatime" => o.set(F::MS_NOATIME),
-        "relatime" => o.set(F::MS_RELATIME),
-        "norelatime" => o.clear(F::MS_RELATIME),
-        "strictatime" => o.set(F::MS_STRICTATIME),
-        "nostrictatime" => o.clear(F::MS_STRICTATIME),
-        "diratime" => o.clear(F::MS_NODIRATIME),
-        "nodiratime" => o.set(F::MS_NODIRATIME),
-        "iversion" => o.set(F::MS_I_VERSION),
-        "noiversion" => o.clear(F::MS_I_VERSION),
-        "lazytime" => o.set(F::MS_LAZYTIME),
-        "nolazytime" => o.clear(F::MS_LAZYTIME),
-        "silent" => o.set(F::MS_SILENT),
-        "loud" => o.clear(F::MS_SILENT),
-        "nosymfollow" => o.set(F::from_bits_retain(libc::MS_NOSYMFOLLOW)),
-        "symfollow" => o.clear(F::from_bits_retain(libc::MS_NOSYMFOLLOW)),
-
-        "shared" => o.propagation.push(F::MS_SHARED),
-        "rshared" => o.propagation.push(F::MS_SHARED | F::MS_REC),
-        "slave" => o.propagation.push(F::MS_SLAVE),
-        "rslave" => o.propagation.push(F::MS_SLAVE | F::MS_REC),
-        "private" => o.propagation.push(F::MS_PRIVATE),
-        "rprivate" => o.propagation.push(F::MS_PRIVATE | F::MS_REC),
-        "unbindable" => o.propagation.push(F::MS_UNBINDABLE),
-        "runbindable" => o.propagation.push(F::MS_UNBINDABLE | F::MS_REC),
-
-        "rro" => o.recursive_set(attr::RDONLY),
-        "rrw" => o.recursive_clear(attr::RDONLY),
-        "rnosuid" => o.recursive_set(attr::NOSUID),
-        "rsuid" => o.recursive_clear(attr::NOSUID),
-        "rnodev" => o.recursive_set(attr::NODEV),
-        "rdev" => o.recursive_clear(attr::NODEV),
-        "rnoexec" => o.recursive_set(attr::NOEXEC),
-        "rexec" => o.recursive_clear(attr::NOEXEC),
-        "rnodiratime" => o.recursive_set(attr::NODIRATIME),
-        "rdiratime" => o.recursive_clear(attr::NODIRATIME),
-        "rnosymfollow" => o.recursive_set(attr::NOSYMFOLLOW),
-        "rsymfollow" => o.recursive_clear(attr::NOSYMFOLLOW),
-        // The atime field holds one mode; the "turn X off" options fall back to the
-        // kernel default (relatime), except rnorelatime: no relatime means strict atime.
-        "rrelatime" | "ratime" | "rnostrictatime" => o.recursive_atime(attr::RELATIME),
-        "rnoatime" => o.recursive_atime(attr::NOATIME),
-        "rstrictatime" | "rnorelatime" => o.recursive_atime(attr::STRICTATIME),
-
-        "idmap" => o.idmap = Some(Idmap::Single),
-        "ridmap" => o.idmap = Some(Idmap::Recursive),
-        "tmpcopyup" => o.tmpcopyup = true,
-
-        other => o.data.push(other.to_owned()),
     }
 }
 
@@ -293,6 +351,15 @@ mod tests {
         for option in known {
             assert!(parse(&[option]).data.is_empty(), "{option} went to data");
         }
+    }
+
+    #[test]
+    fn names_are_unique_and_sorted() {
+        let names = names();
+        let mut dedup = names.clone();
+        dedup.dedup();
+        assert_eq!(names, dedup);
+        assert!(names.contains(&"rnodev") && names.contains(&"ridmap"));
     }
 
     #[test]

@@ -17,6 +17,13 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
+    // The cases beside the catalogue, to name those citing a retired id.
+    let cases_dir = args
+        .out
+        .parent()
+        .map(|p| p.join("cases"))
+        .unwrap_or_else(|| PathBuf::from("cases"));
+    let cases = conformance::case::read_dir(&cases_dir).unwrap_or_default();
     let mut totals = std::collections::BTreeMap::<Keyword, usize>::new();
     for file in requirements::SPEC_FILES {
         let src = args.spec.join(file);
@@ -48,7 +55,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             outcome.kept_edits
         );
         for id in outcome.retired {
-            println!("  retired: {id} (cases citing it must be reviewed)");
+            let citing: Vec<String> = cases
+                .iter()
+                .filter(|(_, _, text)| text.contains(&format!("\"{id}\"")))
+                .map(|(path, _, _)| path.display().to_string())
+                .collect();
+            if citing.is_empty() {
+                println!("  retired: {id}");
+            } else {
+                println!(
+                    "  retired: {id}, still cited by {} (review them)",
+                    citing.join(", ")
+                );
+            }
         }
     }
     let line: Vec<String> = totals

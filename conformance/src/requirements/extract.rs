@@ -392,11 +392,27 @@ fn short_hash(text: &str) -> String {
 /// cut at 140 characters on a word boundary.
 fn summarize(section: &str, text: &str, table: bool) -> String {
     let body = if table {
-        text.split('|')
+        let cells: Vec<&str> = text
+            .split('|')
             .map(str::trim)
             .filter(|c| !c.is_empty())
-            .collect::<Vec<_>>()
-            .join(" — ")
+            .collect();
+        match cells.as_slice() {
+            // The mount options table: option | level | description.
+            [opt, level @ ("MUST" | "SHOULD"), rest @ ..] => {
+                let note = rest.join(" ");
+                let note = note.trim();
+                format!(
+                    "runtimes {level} implement the option {opt}{}",
+                    if note.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({note})")
+                    }
+                )
+            }
+            _ => cells.join(" — "),
+        }
     } else {
         text.trim_start_matches(['*', '-', ' ']).to_string()
     };

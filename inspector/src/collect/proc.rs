@@ -2,8 +2,8 @@
 //!
 //! The hot path of every refresh, so it reuses one buffer, opens each file relative to the
 //! pid directory (openat/readlinkat) instead of walking the whole path each time, reads each
-//! file with one read(2) when it fits, and between full passes keeps the command line and
-//! namespaces of a process it already knows (same pid, start time and comm: an exec, which
+//! file with one read(2) when it fits, and between full passes keeps the command line,
+//! namespaces and ids of a process it already knows (same pid, start time and comm: an exec, which
 //! runtimes and nsenter do right after setns/unshare, changes the comm). Every
 //! [`FULL_PASS_EVERY`]th pass re-reads everything. A process that vanishes mid-read is skipped;
 //! a file that cannot be read leaves its fields unknown.
@@ -27,6 +27,7 @@ pub struct ProcReader {
     /// What rarely changes, from the previous pass, by pid.
     cache: HashMap<u32, Stable>,
     passes: u64,
+    page_kib: u64,
 }
 
 /// The facts of a process that only change with exec (or setns/unshare, which in practice
@@ -36,6 +37,9 @@ struct Stable {
     comm: String,
     cmdline: Vec<String>,
     namespaces: BTreeMap<NsKind, u64>,
+    /// Ids change without exec only when a process drops privileges, which daemons do as they
+    /// start; the next full pass sees it.
+    status: Status,
 }
 
 /// The fields of /proc/PID/stat ocitop uses.
@@ -48,6 +52,8 @@ pub struct Stat {
     pub cpu_ticks: u64,
     pub threads: u32,
     pub start_ticks: u64,
+    /// Field 24: resident set size in pages.
+    pub rss_pages: u64,
 }
 
 /// The fields of /proc/PID/status ocitop uses.
@@ -55,7 +61,6 @@ pub struct Stat {
 pub struct Status {
     pub uids: Option<Ids>,
     pub gids: Option<Ids>,
-    pub rss_kib: Option<u64>,
 }
 
 impl ProcReader {
@@ -65,6 +70,7 @@ impl ProcReader {
             buf: Vec::with_capacity(16 * 1024),
             cache: HashMap::new(),
             passes: 0,
+            page_kib: page_kib(),
         }
     }
 
@@ -76,6 +82,7 @@ impl ProcReader {
         self.passes += 1;
         let previous = std::mem::take(&mut self.cache);
         let previous = if full { HashMap::new() } else { previous };
+        let page_kib = self.page_kib;
         let threads = if pids.len() >= PARALLEL_FROM {
             std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
         } else {
@@ -84,7 +91,13 @@ impl ProcReader {
         let out: Vec<Process> = if threads <= 1 {
             let mut out = Vec::with_capacity(pids.len());
             for &pid in &pids {
-                out.extend(read_one(&self.root, pid, previous.get(&pid), &mut self.buf));
+                out.extend(read_one(
+                    &self.root,
+                    pid,
+                    previous.get(&pid),
+                    page_kib,
+                    &mut self.buf,
+                ));
             }
             out
         } else {
@@ -98,7 +111,7 @@ impl ProcReader {
                             let mut buf = Vec::with_capacity(16 * 1024);
                             part.iter()
                                 .filter_map(|&pid| {
-                                    read_one(root, pid, previous.get(&pid), &mut buf)
+                                    read_one(root, pid, previous.get(&pid), page_kib, &mut buf)
                                 })
                                 .collect::<Vec<_>>()
                         })
@@ -119,6 +132,10 @@ impl ProcReader {
                     comm: p.comm.clone(),
                     cmdline: p.cmdline.clone(),
                     namespaces: p.namespaces.clone(),
+                    status: Status {
+                        uids: p.uids,
+                        gids: p.gids,
+                    },
                 };
                 (p.pid, stable)
             })
@@ -138,7 +155,7 @@ impl ProcReader {
 
     /// Reads one process; `None` when it is gone (no dir, or no readable, parsable stat).
     pub fn read(&mut self, pid: u32) -> Option<Process> {
-        read_one(&self.root, pid, None, &mut self.buf)
+        read_one(&self.root, pid, None, self.page_kib, &mut self.buf)
     }
 }
 
@@ -147,29 +164,36 @@ const PARALLEL_FROM: usize = 2000;
 
 /// Reads one process with `buf`, taking the command line and namespaces from `known` when it
 /// is still the same process image.
-fn read_one(root: &Path, pid: u32, known: Option<&Stable>, buf: &mut Vec<u8>) -> Option<Process> {
+fn read_one(
+    root: &Path,
+    pid: u32,
+    known: Option<&Stable>,
+    page_kib: u64,
+    buf: &mut Vec<u8>,
+) -> Option<Process> {
     let dir = File::open(root.join(pid.to_string())).ok()?;
     let stat = match read_at(&dir, "stat", buf) {
         Ok(()) => parse_stat(buf)?,
         Err(_) => return None,
     };
     let known = known.filter(|k| k.start_ticks == stat.start_ticks && k.comm == stat.comm);
-    let status = match read_at(&dir, "status", buf) {
-        Ok(()) => parse_status(buf),
-        Err(_) => Status::default(),
-    };
     let cgroups = read_at(&dir, "cgroup", buf)
         .ok()
         .map(|()| parse_cgroup(buf));
     if let Some(k) = known {
         return Some(process(
             stat,
-            status,
+            k.status.clone(),
             k.cmdline.clone(),
             cgroups,
             k.namespaces.clone(),
+            page_kib,
         ));
     }
+    let status = match read_at(&dir, "status", buf) {
+        Ok(()) => parse_status(buf),
+        Err(_) => Status::default(),
+    };
     let cmdline = match read_at(&dir, "cmdline", buf) {
         Ok(()) => parse_cmdline(buf),
         Err(_) => Vec::new(),
@@ -184,7 +208,18 @@ fn read_one(root: &Path, pid: u32, known: Option<&Stable>, buf: &mut Vec<u8>) ->
             }
         }
     }
-    Some(process(stat, status, cmdline, cgroups, namespaces))
+    Some(process(
+        stat, status, cmdline, cgroups, namespaces, page_kib,
+    ))
+}
+
+/// The page size in KiB (sysconf(_SC_PAGESIZE)), for the rss field of stat.
+fn page_kib() -> u64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .and_then(|v| u64::try_from(v).ok())
+        .map_or(4, |b| (b / 1024).max(1))
 }
 
 fn process(
@@ -193,6 +228,7 @@ fn process(
     cmdline: Vec<String>,
     cgroups: Option<Vec<CgroupLine>>,
     namespaces: BTreeMap<NsKind, u64>,
+    page_kib: u64,
 ) -> Process {
     Process {
         pid: stat.pid,
@@ -204,7 +240,7 @@ fn process(
         gids: status.gids,
         start_ticks: stat.start_ticks,
         cpu_ticks: stat.cpu_ticks,
-        rss_kib: status.rss_kib,
+        rss_kib: Some(stat.rss_pages * page_kib),
         threads: Some(stat.threads),
         namespaces,
         cgroups,
@@ -271,10 +307,11 @@ pub fn parse_stat(buf: &[u8]) -> Option<Stat> {
         cpu_ticks: num(14)? + num(15)?,
         threads: num(20)? as u32,
         start_ticks: num(22)?,
+        rss_pages: num(24)?,
     })
 }
 
-/// Parses the Uid:, Gid: and VmRSS: lines of /proc/PID/status.
+/// Parses the Uid: and Gid: lines of /proc/PID/status.
 pub fn parse_status(buf: &[u8]) -> Status {
     let mut status = Status::default();
     for line in buf.split(|&b| b == b'\n') {
@@ -285,8 +322,6 @@ pub fn parse_status(buf: &[u8]) -> Status {
             status.uids = parse_ids(rest);
         } else if let Some(rest) = line.strip_prefix("Gid:") {
             status.gids = parse_ids(rest);
-        } else if let Some(rest) = line.strip_prefix("VmRSS:") {
-            status.rss_kib = rest.trim().trim_end_matches("kB").trim().parse().ok();
         }
     }
     status
@@ -364,12 +399,10 @@ mod tests {
     }
 
     #[test]
-    fn status_ids_and_rss() {
-        let s =
-            parse_status(b"Name:\tsh\nUid:\t0\t1\t2\t3\nGid:\t4\t5\t6\t7\nVmRSS:\t    1234 kB\n");
+    fn status_ids() {
+        let s = parse_status(b"Name:\tsh\nUid:\t0\t1\t2\t3\nGid:\t4\t5\t6\t7\nVmRSS:\t 1 kB\n");
         assert_eq!(s.uids.unwrap().saved, 2);
         assert_eq!(s.gids.unwrap().fs, 7);
-        assert_eq!(s.rss_kib, Some(1234));
     }
 
     #[test]

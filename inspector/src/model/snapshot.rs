@@ -155,7 +155,7 @@ pub struct Process {
     pub start_ticks: u64,
     /// utime + stime, clock ticks.
     pub cpu_ticks: u64,
-    /// Resident set size in KiB (VmRSS), none for kernel threads.
+    /// Resident set size in KiB (field 24 of stat, in pages, times the page size).
     pub rss_kib: Option<u64>,
     pub threads: Option<u32>,
     /// Namespace inodes by kind; a kind that could not be read is absent.

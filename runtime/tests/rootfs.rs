@@ -490,7 +490,12 @@ fn mount_errors_name_destination_and_cause() {
         ),
         (
             json!({"mounts": [{"destination": "/i", "type": "bind", "source": "v", "options": ["bind", "idmap"]}]}),
-            "mount /i: an id-mapped mount needs both uidMappings and gidMappings",
+            "mount /i: an id-mapped mount needs uidMappings and gidMappings (the container has no user namespace to take them from)",
+        ),
+        (
+            json!({"mounts": [{"destination": "/j", "type": "bind", "source": "v", "options": ["bind", "idmap"],
+                               "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}]}]}),
+            "mount /j: uidMappings and gidMappings must be given together",
         ),
     ];
     for (fragment, expected) in cases {
@@ -766,4 +771,52 @@ fn tmpcopyup_copies_the_covered_directory() {
         err,
         "mount /x: option \"tmpcopyup\" is only for tmpfs mounts"
     );
+}
+
+#[test]
+fn idmapped_mount_made_on_the_host_for_a_user_namespace() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let bundle = Bundle::new();
+    let src = bundle.path().join("owned");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(src.join("root-file"), "r").unwrap();
+    std::fs::write(src.join("five-file"), "5").unwrap();
+    std::os::unix::fs::chown(src.join("five-file"), Some(5), Some(5)).unwrap();
+    let identity = json!([{"containerID": 0, "hostID": 0, "size": 1}]);
+    let maps = json!([{"containerID": 5, "hostID": 0, "size": 1}]);
+    let config = spec(json!({
+        "linux": {
+            "namespaces": [{"type": "user"}, {"type": "mount"}, {"type": "pid"}, {"type": "ipc"}],
+            "uidMappings": identity, "gidMappings": identity
+        },
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/idm", "type": "bind", "source": "owned",
+             "options": ["rbind", "idmap"], "uidMappings": maps, "gidMappings": maps}
+        ]
+    }));
+    let extra = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWIPC;
+    let opts = bundle.options();
+    // The init alone cannot: it has no privilege over the host filesystem.
+    let err = run_in(extra, &bundle, &config, &opts, || {}, || {}).unwrap_err();
+    assert!(err.contains("must be prepared on the host"), "{err}");
+
+    let trees = ocirun::rootfs::idmap::host_trees(&config, bundle.path()).unwrap();
+    assert_eq!(trees.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [1]);
+    let rootfs = bundle.rootfs();
+    let steps = || {
+        ocirun::rootfs::prepare_with_idmapped(&config, &rootfs, &opts, &trees)?;
+        ocirun::rootfs::finish(&config, &rootfs, &opts)
+    };
+    run_steps(extra, steps, || {
+        // On-disk 5 is host 0 through the mount, which is root in this user namespace.
+        let five = std::fs::metadata("/idm/five-file").unwrap();
+        assert_eq!((five.uid(), five.gid()), (0, 0));
+        let root_file = std::fs::metadata("/idm/root-file").unwrap();
+        assert_eq!(root_file.uid(), 65534);
+        assert!(mount_at("/idm").has("idmapped"));
+    })
+    .unwrap();
 }

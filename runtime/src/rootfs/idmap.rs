@@ -6,9 +6,11 @@
 //! The mapping is carried by a user namespace: a short-lived child unshares one, this process
 //! writes the mappings into it (lines "containerID hostID size", as for the container's own user
 //! namespace) and keeps an fd on it. Creating an idmapped mount needs privilege over the
-//! source filesystem's user namespace (the host's), so this only works from the host user
-//! namespace: a container with its own user namespace gets a clear error (runc makes those
-//! mounts from the host side and passes them in).
+//! source filesystem's user namespace (the host's), so for a container with its own user
+//! namespace the trees are made on the host by [`host_trees`] (in the runtime process, before
+//! or after the init starts) and their fds handed to the init, which passes them to
+//! [`prepare_with_idmapped`](super::prepare_with_idmapped), as runc does; the init only
+//! attaches them. Without a user namespace the init makes them itself.
 
 use std::ffi::CString;
 use std::io::{Read, Write};
@@ -18,26 +20,103 @@ use std::path::Path;
 use nix::errno::Errno;
 use nix::sys::wait::waitpid;
 use nix::unistd::{fork, ForkResult};
-use oci_spec::runtime::LinuxIdMapping;
+use std::sync::Arc;
+
+use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Mount, Spec};
 
 use super::mount::{mount_setattr, MountAttrs};
-use super::options::{attr, Idmap};
+use super::options::{self, attr, Idmap, MountOptions};
 use super::RootfsError;
+
+/// The mapping one mount gets.
+pub struct Plan<'a> {
+    pub kind: Idmap,
+    pub uid: &'a [LinuxIdMapping],
+    pub gid: &'a [LinuxIdMapping],
+}
+
+/// Checks an id-mapped mount and picks its mappings (config.md "Linux mount options" `idmap`:
+/// the mount's own; else the container's user namespace mappings (`container`); else "an error
+/// MUST be returned"). `Ok(None)`: not an id-mapped mount.
+pub fn plan<'a>(
+    m: &'a Mount,
+    opts: &MountOptions,
+    container: Option<(&'a [LinuxIdMapping], &'a [LinuxIdMapping])>,
+) -> Result<Option<Plan<'a>>, String> {
+    let (uid, gid) = (m.uid_mappings().as_deref(), m.gid_mappings().as_deref());
+    if opts.idmap.is_none() && uid.is_none() && gid.is_none() {
+        return Ok(None);
+    }
+    if !opts.bind {
+        return Err(
+            "id-mapped mounts (idmap, ridmap, uidMappings) are only supported for bind mounts"
+                .into(),
+        );
+    }
+    let Some(kind) = opts.idmap else {
+        return Err("uidMappings/gidMappings need the \"idmap\" or \"ridmap\" option".into());
+    };
+    let (uid, gid) = match (uid, gid) {
+        (Some(uid), Some(gid)) => (uid, gid),
+        (None, None) => container.ok_or(
+            "an id-mapped mount needs uidMappings and gidMappings (the container has no user namespace to take them from)",
+        )?,
+        _ => return Err("uidMappings and gidMappings must be given together".into()),
+    };
+    Ok(Some(Plan { kind, uid, gid }))
+}
+
+/// The container's user namespace mappings, when it gets a new user namespace.
+pub fn container_mappings(spec: &Spec) -> Option<(&[LinuxIdMapping], &[LinuxIdMapping])> {
+    let linux = spec.linux().as_ref()?;
+    let new_userns = linux
+        .namespaces()
+        .as_ref()?
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
+    if !new_userns {
+        return None;
+    }
+    Some((
+        linux.uid_mappings().as_deref()?,
+        linux.gid_mappings().as_deref()?,
+    ))
+}
+
+/// Host side, for a container with its own user namespace: a detached idmapped tree for every
+/// id-mapped bind mount in `spec`, by index in `mounts`, for the init to pass to
+/// [`prepare_with_idmapped`](super::prepare_with_idmapped). Run as root in the host user
+/// namespace; relative sources are relative to `bundle`.
+pub fn host_trees(spec: &Spec, bundle: &Path) -> Result<Vec<(usize, Arc<OwnedFd>)>, RootfsError> {
+    let container = container_mappings(spec);
+    let mut trees = Vec::new();
+    for (index, m) in spec.mounts().iter().flatten().enumerate() {
+        let opts = options::parse(m.options().as_deref().unwrap_or_default());
+        let plan = plan(m, &opts, container).map_err(|reason| RootfsError::InvalidMount {
+            destination: m.destination().clone(),
+            reason,
+        })?;
+        let (Some(plan), Some(source)) = (plan, m.source()) else {
+            continue;
+        };
+        let tree = idmapped_tree(&bundle.join(source), opts.recursive, &plan)?;
+        trees.push((index, Arc::new(tree)));
+    }
+    Ok(trees)
+}
 
 const OPEN_TREE_CLONE: libc::c_uint = 0x01;
 const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x04;
 const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
 
 /// A detached copy of `source` (the whole tree when `recursive`) whose files appear with their
-/// ids mapped through `uid`/`gid` (only the top mount when `kind` is [`Idmap::Single`]).
+/// ids mapped through the plan's mappings (only the top mount for [`Idmap::Single`]).
 pub fn idmapped_tree(
     source: &Path,
     recursive: bool,
-    kind: Idmap,
-    uid: &[LinuxIdMapping],
-    gid: &[LinuxIdMapping],
+    plan: &Plan<'_>,
 ) -> Result<OwnedFd, RootfsError> {
-    let userns = mapped_user_namespace(uid, gid)?;
+    let userns = mapped_user_namespace(plan.uid, plan.gid)?;
     let tree =
         open_tree(source, recursive).map_err(RootfsError::sys("open_tree (clone) of", source))?;
     let attrs = MountAttrs {
@@ -45,7 +124,7 @@ pub fn idmapped_tree(
         clear: 0,
         userns: Some(userns.as_fd()),
     };
-    mount_setattr(tree.as_fd(), kind == Idmap::Recursive, attrs)
+    mount_setattr(tree.as_fd(), plan.kind == Idmap::Recursive, attrs)
         .map_err(RootfsError::sys("mount_setattr idmap of", source))?;
     Ok(tree)
 }

@@ -15,7 +15,7 @@
 mod cgroupfs;
 mod copyup;
 pub mod devices;
-mod idmap;
+pub mod idmap;
 mod masked;
 pub mod mount;
 pub mod options;
@@ -24,7 +24,9 @@ mod pivot;
 mod procfs;
 
 use std::fmt;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use nix::errno::Errno;
 use nix::mount::MsFlags;
@@ -122,6 +124,17 @@ pub fn finish(spec: &Spec, rootfs: &Path, opts: &RootfsOptions) -> Result<(), Ro
 ///
 /// The container's init must already be in its cgroup when a `cgroup` mount is listed.
 pub fn prepare(spec: &Spec, rootfs: &Path, opts: &RootfsOptions) -> Result<(), RootfsError> {
+    prepare_with_idmapped(spec, rootfs, opts, &[])
+}
+
+/// [`prepare`], given the detached id-mapped trees [`idmap::host_trees`] made on the host (by
+/// index in `mounts`): the init of a container with its own user namespace cannot make them.
+pub fn prepare_with_idmapped(
+    spec: &Spec,
+    rootfs: &Path,
+    opts: &RootfsOptions,
+    idmapped: &[(usize, Arc<OwnedFd>)],
+) -> Result<(), RootfsError> {
     let linux = spec.linux().as_ref();
     let propagation = linux
         .and_then(|l| l.rootfs_propagation().as_deref())
@@ -155,10 +168,12 @@ pub fn prepare(spec: &Spec, rootfs: &Path, opts: &RootfsOptions) -> Result<(), R
         bundle: &bundle,
         cgroup_ns,
         user_ns,
+        container_maps: idmap::container_mappings(spec),
+        idmapped,
     };
     let mounts = spec.mounts().as_deref().unwrap_or_default();
-    for m in mounts {
-        mount::mount_entry(&ctx, m)?;
+    for (index, m) in mounts.iter().enumerate() {
+        mount::mount_entry(&ctx, index, m)?;
     }
 
     // With the host's /dev bound in, devices are the host's: creating more would write there.

@@ -8,7 +8,9 @@ use std::path::Path;
 
 use nix::errno::Errno;
 use nix::mount::MsFlags;
-use oci_spec::runtime::Mount;
+use std::sync::Arc;
+
+use oci_spec::runtime::{LinuxIdMapping, Mount};
 
 use super::options::{self, MountOptions, RecursiveAttrs};
 use super::paths::{fd_path, Create, Root};
@@ -23,10 +25,14 @@ pub struct MountContext<'a> {
     pub cgroup_ns: bool,
     /// The container has its own user namespace (id-mapped mounts cannot be made from it).
     pub user_ns: bool,
+    /// The container's user namespace mappings, for id-mapped mounts without their own.
+    pub container_maps: Option<(&'a [LinuxIdMapping], &'a [LinuxIdMapping])>,
+    /// Id-mapped trees made on the host, by mount index.
+    pub idmapped: &'a [(usize, Arc<OwnedFd>)],
 }
 
 /// Mounts one config.json entry inside the rootfs.
-pub fn mount_entry(ctx: &MountContext<'_>, m: &Mount) -> Result<(), RootfsError> {
+pub fn mount_entry(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<(), RootfsError> {
     let destination = m.destination();
     let opts = options::parse(m.options().as_deref().unwrap_or_default());
     let fstype = m.typ().as_deref().unwrap_or("none");
@@ -34,19 +40,16 @@ pub fn mount_entry(ctx: &MountContext<'_>, m: &Mount) -> Result<(), RootfsError>
         destination: destination.clone(),
         reason,
     };
-    let has_maps = m.uid_mappings().is_some() || m.gid_mappings().is_some();
-    if (opts.idmap.is_some() || has_maps) && !opts.bind {
-        return Err(invalid(
-            "id-mapped mounts (idmap, ridmap, uidMappings) are only supported for bind mounts"
-                .into(),
-        ));
-    }
+    let idmap = idmap::plan(m, &opts, ctx.container_maps).map_err(invalid)?;
     if opts.tmpcopyup && (opts.bind || fstype != "tmpfs") {
         return Err(invalid(
             "option \"tmpcopyup\" is only for tmpfs mounts".into(),
         ));
     }
 
+    if let Some(plan) = idmap {
+        return bind_idmapped(ctx, index, m, &plan, &opts);
+    }
     if opts.bind {
         return bind(ctx, m, &opts);
     }
@@ -154,49 +157,49 @@ fn bind(ctx: &MountContext<'_>, m: &Mount, opts: &MountOptions) -> Result<(), Ro
         remount_bind(&dest, destination, opts)?;
         return after_mount(ctx.root, destination, opts);
     }
-    if opts.idmap.is_some() || m.uid_mappings().is_some() || m.gid_mappings().is_some() {
-        return bind_idmapped(ctx, m, &source, opts);
-    }
     bind_host(ctx, destination, &source, opts, opts.recursive)
 }
 
-/// An `idmap`/`ridmap` bind (config.md "Linux mount options": the mount's own mappings are
-/// used; without them and without a user namespace "an error MUST be returned").
+/// An `idmap`/`ridmap` bind: the tree the host made for this mount (`ctx.idmapped`), else,
+/// without a user namespace, one made here.
 fn bind_idmapped(
     ctx: &MountContext<'_>,
+    index: usize,
     m: &Mount,
-    source: &Path,
+    plan: &idmap::Plan<'_>,
     opts: &MountOptions,
 ) -> Result<(), RootfsError> {
     let destination = m.destination();
-    let invalid = |reason: &str| RootfsError::InvalidMount {
-        destination: destination.clone(),
-        reason: reason.to_owned(),
+    let Some(source) = m.source() else {
+        return Err(RootfsError::InvalidMount {
+            destination: destination.clone(),
+            reason: "a bind mount needs a source".into(),
+        });
     };
-    if ctx.user_ns {
-        return Err(invalid(
-            "id-mapped mounts in a container with its own user namespace are not supported",
-        ));
-    }
-    let (Some(uid), Some(gid)) = (m.uid_mappings(), m.gid_mappings()) else {
-        return Err(invalid(
-            "an id-mapped mount needs both uidMappings and gidMappings (the container has no user namespace to take them from)",
-        ));
+    let source = ctx.bundle.join(source);
+    let premade = ctx.idmapped.iter().find(|(i, _)| *i == index);
+    let made_here;
+    let tree = match premade {
+        Some((_, tree)) => tree.as_ref(),
+        None if ctx.user_ns => {
+            return Err(RootfsError::InvalidMount {
+                destination: destination.clone(),
+                reason: "an id-mapped mount in a container with a user namespace must be prepared on the host (rootfs::idmap::host_trees); none was passed".into(),
+            })
+        }
+        None => {
+            made_here = idmap::idmapped_tree(&source, opts.recursive, plan)?;
+            &made_here
+        }
     };
-    let Some(kind) = opts.idmap else {
-        return Err(invalid(
-            "uidMappings/gidMappings need the \"idmap\" or \"ridmap\" option",
-        ));
-    };
-    let tree = idmap::idmapped_tree(source, opts.recursive, kind, uid, gid)?;
     let kind = if source.is_dir() {
         Create::Dir
     } else {
         Create::File
     };
     let dest = ctx.root.resolve_or_create(destination, kind)?;
-    procfs::check(ctx.root, destination, &dest, Some(source))?;
-    idmap::attach(&tree, dest.as_fd()).map_err(|errno| RootfsError::Syscall {
+    procfs::check(ctx.root, destination, &dest, Some(&source))?;
+    idmap::attach(tree, dest.as_fd()).map_err(|errno| RootfsError::Syscall {
         op: format!("move_mount idmapped {} on", source.display()),
         path: destination.clone(),
         errno,

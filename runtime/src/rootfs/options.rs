@@ -443,6 +443,11 @@ mod tests {
     ];
 
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
         /// Whatever the order, the last option touching a flag decides it (mount(8)), and a
         /// flag is never both set and explicitly cleared.
         #[test]

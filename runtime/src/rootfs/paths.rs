@@ -312,4 +312,59 @@ mod tests {
         assert_eq!(root.resolve(Path::new("/nope")).unwrap_err(), Errno::ENOENT);
         assert!(root.resolve(Path::new("/")).is_ok());
     }
+
+    /// A component of generated paths: names that may exist, `..`, or a jump to the root.
+    fn component() -> impl proptest::strategy::Strategy<Value = &'static str> {
+        proptest::sample::select(vec!["a", "b", "c", "..", "outside"])
+    }
+
+    fn join(parts: &[&str], absolute: bool) -> String {
+        let body = parts.join("/");
+        if absolute {
+            format!("/{body}")
+        } else {
+            body
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 200,
+            failure_persistence: None,
+            ..Default::default()
+        })]
+
+        /// Whatever directories and symlinks (absolute, relative, with `..`, pointing at the
+        /// host's "outside" sibling) the image holds, resolving and creating a destination never
+        /// reaches or creates anything outside the rootfs.
+        #[test]
+        fn never_escapes(
+            dirs in proptest::collection::vec(proptest::collection::vec(component(), 1..3), 0..4),
+            links in proptest::collection::vec(
+                (proptest::collection::vec(component(), 1..3),
+                 proptest::collection::vec(component(), 0..5),
+                 proptest::bool::ANY),
+                0..5),
+            dest in proptest::collection::vec(component(), 1..6),
+        ) {
+            let (dir, root) = tree();
+            let rootfs = dir.path().join("rootfs");
+            let outside = dir.path().join("outside");
+            // The image's own entries are inside it (no `..` in where they are made).
+            for d in dirs.iter().filter(|d| !d.contains(&"..")) {
+                let _ = std::fs::create_dir_all(rootfs.join(join(d, false)));
+            }
+            for (at, target, absolute) in links.iter().filter(|l| !l.0.contains(&"..")) {
+                let _ = symlink(join(target, *absolute), rootfs.join(join(at, false)));
+            }
+            let canonical = rootfs.canonicalize().unwrap();
+            if let Ok(fd) = root.resolve_or_create(Path::new(&join(&dest, true)), Create::Dir) {
+                let real = real(&fd);
+                proptest::prop_assert!(real.starts_with(&canonical), "{real:?} left the rootfs");
+            }
+            proptest::prop_assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+            let siblings: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+            proptest::prop_assert_eq!(siblings.len(), 2);
+        }
+    }
 }

@@ -11,8 +11,8 @@ use std::path::Path;
 use nix::sched::CloneFlags;
 use nix::sys::statvfs::{statvfs, FsFlags};
 use rootfs_support::{
-    default_mounts, mount_at, mountinfo, root_or_skip, run, run_in, run_steps, run_with, spec,
-    Bundle,
+    default_mounts, mount_at, mountinfo, root_or_skip, run, run_in, run_steps, run_steps_ns,
+    run_with, spec, Bundle,
 };
 use serde_json::json;
 
@@ -415,13 +415,28 @@ fn no_pivot_moves_and_chroots() {
     let config = spec(json!({"mounts": default_mounts()}));
     let mut opts = bundle.options();
     opts.no_pivot = true;
-    run(&bundle, &config, &opts, || {
+    let rootfs = bundle.rootfs();
+    let steps = || ocirun::rootfs::setup(&config, &rootfs, &opts);
+    let namespace = run_steps_ns(CloneFlags::empty(), steps, || {
         assert_eq!(std::fs::read_to_string("/marker").unwrap(), "inside");
         assert_eq!(std::env::current_dir().unwrap(), Path::new("/"));
         assert!(Path::new("/dev/null").exists());
         assert_eq!(mount_at("/proc").fstype, "proc");
     })
     .unwrap();
+    // The host's /proc and /sys were detached from the namespace (runc's msMoveRoot): only the
+    // container's own whole proc and sysfs mounts are left in it.
+    let whole = |fs: &str| {
+        namespace
+            .lines()
+            .filter(|line| {
+                let fields: Vec<&str> = line.split(' ').collect();
+                let fstype = line.split(" - ").nth(1).unwrap().split(' ').next().unwrap();
+                fstype == fs && fields[3] == "/"
+            })
+            .count()
+    };
+    assert_eq!((whole("proc"), whole("sysfs")), (1, 1), "{namespace}");
 }
 
 #[test]

@@ -97,7 +97,36 @@ pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
     chdir("/").map_err(RootfsError::sys("chdir", "/"))
 }
 
+/// `--no-pivot`: the old root stays in the mount namespace under the chroot. Like runc, first
+/// detach the host's full proc and sysfs mounts from it: the kernel decides whether a new proc or
+/// sysfs may be mounted (in a user namespace) by looking for a fully visible one in the
+/// namespace, and the host's would count though the container cannot see it.
 fn move_and_chroot(rootfs: &Path) -> Result<(), RootfsError> {
+    for mount_point in host_proc_and_sysfs(rootfs) {
+        // Slave first, so the unmount does not propagate anywhere.
+        let _ = mount(
+            None::<&str>,
+            &mount_point,
+            None,
+            MsFlags::MS_SLAVE | MsFlags::MS_REC,
+            None,
+        );
+        match umount2(&mount_point, MntFlags::MNT_DETACH) {
+            Ok(()) | Err(nix::errno::Errno::ENOENT) => {}
+            // Not allowed to unmount (locked in a user namespace): cover it instead.
+            Err(nix::errno::Errno::EINVAL | nix::errno::Errno::EPERM) => {
+                mount(
+                    Some("tmpfs"),
+                    &mount_point,
+                    Some("tmpfs"),
+                    MsFlags::empty(),
+                    None,
+                )
+                .map_err(RootfsError::sys("cover host mount", &mount_point))?;
+            }
+            Err(errno) => return Err(RootfsError::sys("unmount host mount", &mount_point)(errno)),
+        }
+    }
     chdir(rootfs).map_err(RootfsError::sys("chdir", rootfs))?;
     mount(Some(rootfs), Path::new("/"), None, MsFlags::MS_MOVE, None)
         .map_err(RootfsError::sys("move mount onto / from", rootfs))?;
@@ -110,6 +139,28 @@ fn move_and_chroot(rootfs: &Path) -> Result<(), RootfsError> {
 pub fn apply_root_propagation(flags: MsFlags) -> Result<(), RootfsError> {
     mount(None::<&str>, Path::new("/"), None, flags, None)
         .map_err(RootfsError::sys("set rootfs propagation of", "/"))
+}
+
+/// Mount points of whole (root "/") proc and sysfs mounts outside `rootfs`, deepest first.
+fn host_proc_and_sysfs(rootfs: &Path) -> Vec<PathBuf> {
+    let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = text
+        .lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let mut l = left.split(' ').skip(3);
+            let root = l.next()?;
+            let mount_point = crate::cgroups::detect::unescape(l.next()?);
+            let fstype = right.split(' ').next()?;
+            let whole = root == "/" && matches!(fstype, "proc" | "sysfs");
+            (whole && !mount_point.starts_with(rootfs)).then_some(mount_point)
+        })
+        .collect();
+    found.sort_by_key(|p| std::cmp::Reverse(p.as_os_str().len()));
+    found.dedup();
+    found
 }
 
 /// The mount point (from /proc/self/mountinfo) of the mount `path` is on: the longest mount

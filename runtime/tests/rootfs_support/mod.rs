@@ -146,6 +146,20 @@ pub fn run_steps(
     steps: impl FnOnce() -> Result<(), rootfs::RootfsError>,
     check: impl FnOnce(),
 ) -> Result<(), String> {
+    run_steps_ns(extra, steps, check).map(drop)
+}
+
+/// Separates the container's report from the namespace's mount table in the pipe.
+const NS_MARKER: &str = "\n--- namespace mountinfo ---\n";
+
+/// Like [`run_steps`], also returning the mount table of the container's mount namespace as
+/// seen from outside any chroot (from the outer child, whose root is the host's): what is still
+/// mounted in the namespace though the container cannot see it.
+pub fn run_steps_ns(
+    extra: CloneFlags,
+    steps: impl FnOnce() -> Result<(), rootfs::RootfsError>,
+    check: impl FnOnce(),
+) -> Result<String, String> {
     let (read, write) = nix::unistd::pipe().unwrap();
     // With a user namespace the maps are written from here, the parent namespace: mapping
     // root needs CAP_SETFCAP there (user_namespaces(7)), which the child no longer has.
@@ -180,8 +194,9 @@ pub fn run_steps(
             let mut text = String::new();
             std::fs::File::from(read).read_to_string(&mut text).unwrap();
             let status = waitpid(child, None).unwrap();
+            let (text, ns) = text.split_once(NS_MARKER).unwrap_or((&text, ""));
             match text.split_once('\n') {
-                Some(("ok", _)) => Ok(()),
+                Some(("ok", _)) => Ok(ns.to_owned()),
                 Some(("setup", err)) => Err(err.to_owned()),
                 Some(("check", msg)) => panic!("check failed inside the container: {msg}"),
                 _ => panic!("container died without a report: {status:?} {text:?}"),
@@ -224,6 +239,14 @@ fn outer_child(
         report("setup\nsync with the test process failed".into());
         return 1;
     }
+    // Kept to read the namespace's mount table later, even if the container detaches this
+    // /proc from the namespace.
+    let proc = nix::fcntl::open(
+        "/proc",
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY,
+        nix::sys::stat::Mode::empty(),
+    )
+    .unwrap();
     // SAFETY: single-threaded after fork; the grandchild _exits.
     match unsafe { fork() } {
         Ok(ForkResult::Child) => {
@@ -240,10 +263,26 @@ fn outer_child(
             // SAFETY: see above.
             unsafe { libc::_exit(0) }
         }
-        Ok(ForkResult::Parent { child }) => match waitpid(child, None) {
-            Ok(WaitStatus::Exited(_, code)) => code,
-            _ => 1,
-        },
+        Ok(ForkResult::Parent { child }) => {
+            let code = match waitpid(child, None) {
+                Ok(WaitStatus::Exited(_, code)) => code,
+                _ => 1,
+            };
+            let mountinfo = nix::fcntl::openat(
+                &proc,
+                "self/mountinfo",
+                nix::fcntl::OFlag::O_RDONLY,
+                nix::sys::stat::Mode::empty(),
+            )
+            .map(|fd| {
+                let mut text = String::new();
+                let _ = std::fs::File::from(fd).read_to_string(&mut text);
+                text
+            })
+            .unwrap_or_default();
+            report(format!("{NS_MARKER}{mountinfo}"));
+            code
+        }
         Err(e) => {
             report(format!("setup\nfork: {e}"));
             1

@@ -42,8 +42,15 @@ pub enum CgroupError {
     Other(String),
 }
 
+/// `ENOENT: no such file or directory`, like the rootfs errors; the plain text otherwise.
 fn lower(e: &std::io::Error) -> String {
-    e.to_string().to_lowercase()
+    match e.raw_os_error() {
+        Some(code) => {
+            let errno = nix::errno::Errno::from_raw(code);
+            format!("{errno:?}: {}", errno.desc().to_lowercase())
+        }
+        None => e.to_string().to_lowercase(),
+    }
 }
 
 /// The container's cgroup, wherever the host keeps it.
@@ -132,6 +139,18 @@ pub fn ignored_resources(resources: Option<&LinuxResources>) -> Option<String> {
 mod tests {
     use super::*;
     use oci_spec::runtime::{LinuxPidsBuilder, LinuxResourcesBuilder};
+
+    #[test]
+    fn io_errors_name_the_errno() {
+        let err = CgroupError::Io {
+            path: PathBuf::from("/sys/fs/cgroup/x"),
+            source: std::io::Error::from_raw_os_error(libc::EBUSY),
+        };
+        assert_eq!(
+            err.to_string(),
+            "cgroup /sys/fs/cgroup/x: EBUSY: device or resource busy"
+        );
+    }
 
     #[test]
     fn systemd_is_refused() {

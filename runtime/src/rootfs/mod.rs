@@ -215,12 +215,11 @@ pub fn pivot(spec: &Spec, rootfs: &Path, opts: &RootfsOptions) -> Result<(), Roo
 }
 
 fn canonical_rootfs(rootfs: &Path) -> Result<PathBuf, RootfsError> {
-    rootfs
-        .canonicalize()
-        .map_err(|e| RootfsError::InvalidConfig {
-            field: "root.path",
-            reason: format!("{}: {}", rootfs.display(), e.to_string().to_lowercase()),
-        })
+    rootfs.canonicalize().map_err(|e| RootfsError::Syscall {
+        op: "resolve root.path".into(),
+        path: rootfs.to_owned(),
+        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+    })
 }
 
 /// Binds the console pty `pty` (a host-resolvable path or /proc/self/fd/N) onto

@@ -481,6 +481,18 @@ fn lifecycle_section(args: &LifecycleArgs, table: &str) -> Result<String> {
         let _ = write!(cmd, " --runtime {name}={}", path.display());
     }
     let date = command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
+    let root = workspace_root();
+    let root = root.to_string_lossy();
+    let commit = command_line("git", &["-C", &root, "rev-parse", "--short", "HEAD"]);
+    let dirty = !command_line(
+        "git",
+        &["-C", &root, "status", "--porcelain", "--", "runtime/src"],
+    )
+    .is_empty();
+    let source = format!(
+        "ocikit commit {commit}{}",
+        if dirty { " (runtime/src modified)" } else { "" }
+    );
     let kernel = command_line("uname", &["-sr"]);
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -525,7 +537,7 @@ fn lifecycle_section(args: &LifecycleArgs, table: &str) -> Result<String> {
          first run, so it costs no run anything.\n\n\
          {table}\n\
          - machine: {cpu}, {cores} cores, {mem_gib:.0} GiB, {kernel}\n\
-         - date: {date} (load average {load} when the runs ended)\n\
+         - date: {date} (load average {load} when the runs ended), {source}\n\
          - reproduce (as root): `{cmd}`\n",
         warmup = args.warmup
     ))

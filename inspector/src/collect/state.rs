@@ -136,7 +136,10 @@ pub fn parse(v: &Value, fallback_id: &str) -> StateEntry {
             }
         }
     }
-    if let Some(p) = string(v, &["cgroup-path", "cgroup_path", "cgroupPath"]) {
+    if let Some(p) = string(
+        v,
+        &["cgroup-path", "cgroup_path", "cgroupPath", "cgroupsPath"],
+    ) {
         cgroup_paths.insert(String::new(), p);
     }
     let annotations = v
@@ -196,6 +199,22 @@ mod tests {
         assert_eq!(e.bundle.as_deref(), Some("/b"));
         assert_eq!(e.rootfs.as_deref(), Some("/b/rootfs"));
         assert_eq!(e.cgroup_paths["memory"], "/sys/fs/cgroup/memory/a");
+    }
+
+    #[test]
+    fn ocirun_shape() {
+        // runtime/src/state.rs: OCI state fields in camelCase plus ocirun's own.
+        let v = json!({"ociVersion": "1.2.0", "id": "o1", "status": "created", "pid": 77,
+            "bundle": "/b", "rootfs": "/b/rootfs", "created": "2026-11-29T15:00:00Z",
+            "initStartTime": 4242, "cgroupsPath": "/ocirun/o1", "systemdCgroup": false});
+        let e = parse(&v, "dir");
+        assert_eq!(
+            (e.id.as_str(), e.pid, e.start_ticks),
+            ("o1", Some(77), Some(4242))
+        );
+        assert_eq!(e.status.as_deref(), Some("created"));
+        assert_eq!(e.rootfs.as_deref(), Some("/b/rootfs"));
+        assert_eq!(e.cgroup_paths[""], "/ocirun/o1");
     }
 
     #[test]

@@ -150,7 +150,7 @@ fn declared_or_observed(declared: Option<&str>, init: &Process) -> Status {
         return Status::Stopped;
     }
     match declared {
-        Some("created") => Status::Created,
+        Some("created" | "creating") => Status::Created,
         Some("running") => Status::Running,
         Some("paused") => Status::Paused,
         Some("stopped") => Status::Stopped,

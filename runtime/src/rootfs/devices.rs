@@ -82,6 +82,15 @@ impl Device {
         } else {
             (number(d.major(), "major")?, number(d.minor(), "minor")?)
         };
+        // config-linux.md "Devices": major and minor are REQUIRED unless type is p. A missing
+        // number reads as 0 here, and 0:0 is no device (major 0 is the kernel's unnamed
+        // devices), so that is taken as missing.
+        if kind != SFlag::S_IFIFO && major == 0 && minor == 0 {
+            return Err(invalid(format!(
+                "major and minor are required for type \"{}\" (0:0 is not a device)",
+                d.typ().as_str()
+            )));
+        }
         if !d.path().is_absolute() {
             return Err(invalid("path must be absolute".into()));
         }
@@ -286,6 +295,21 @@ mod tests {
             .build()
             .unwrap();
         assert!(Device::from_spec(&negative).is_err());
+        let missing = LinuxDeviceBuilder::default()
+            .path("/dev/z")
+            .typ(LinuxDeviceType::B)
+            .build()
+            .unwrap();
+        assert_eq!(
+            Device::from_spec(&missing).unwrap_err().to_string(),
+            "device /dev/z: major and minor are required for type \"b\" (0:0 is not a device)"
+        );
+        let fifo = LinuxDeviceBuilder::default()
+            .path("/dev/f")
+            .typ(LinuxDeviceType::P)
+            .build()
+            .unwrap();
+        assert!(Device::from_spec(&fifo).is_ok());
     }
 
     #[test]

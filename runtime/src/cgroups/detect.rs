@@ -1,5 +1,5 @@
 //! Which cgroup hierarchies this host has and where they are mounted (cgroups(7)), read from
-//! /proc/self/mountinfo, and which cgroup a process is in, read from /proc/<pid>/cgroup.
+//! /proc/self/mountinfo, and which cgroup a process is in, read from `/proc/<pid>/cgroup`.
 //!
 //! Pure parsers over text plus two small readers, so every host layout (v1, v2, hybrid, inside
 //! a container) is unit-tested from recorded text.
@@ -193,7 +193,7 @@ fn v1_controllers(super_options: &str) -> Vec<String> {
         .collect()
 }
 
-/// The cgroups a process is in, one line of /proc/<pid>/cgroup per hierarchy.
+/// The cgroups a process is in, one line of `/proc/<pid>/cgroup` per hierarchy.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProcessCgroups {
     /// (controllers, path); v2 is the line with hierarchy id 0 and no controllers.
@@ -206,7 +206,7 @@ impl ProcessCgroups {
         Self::read(Path::new("/proc/self/cgroup"))
     }
 
-    /// Reads /proc/<pid>/cgroup.
+    /// Reads `/proc/<pid>/cgroup`.
     pub fn of_pid(pid: i32) -> Result<Self, CgroupError> {
         Self::read(&PathBuf::from(format!("/proc/{pid}/cgroup")))
     }
@@ -219,7 +219,7 @@ impl ProcessCgroups {
         Ok(Self::parse(&text))
     }
 
-    /// Parses /proc/<pid>/cgroup text (cgroups(7) "/proc/pid/cgroup").
+    /// Parses `/proc/<pid>/cgroup` text (cgroups(7) "/proc/pid/cgroup").
     pub fn parse(text: &str) -> Self {
         let entries = text
             .lines()

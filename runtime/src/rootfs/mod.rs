@@ -7,7 +7,7 @@
 //! 1. [`prepare`]: propagation, rootfs bind, `mounts`, devices, /dev symlinks;
 //! 2. (the caller runs createContainer hooks: "before pivot_root", config.md "Hooks");
 //! 3. [`finish`]: pivot_root (or move + chroot), rootfs propagation, read-only paths, masked
-//!    paths, read-only root ([`finish`] = [`pivot`] then [`finalize`]; a console can be bound
+//!    paths, read-only root ([`finish`] = [`pivot()`] then [`finalize`]; a console can be bound
 //!    between the two with [`mount_console`]).
 //!
 //! [`setup`] does it all at once.
@@ -111,7 +111,7 @@ pub fn setup(spec: &Spec, rootfs: &Path, opts: &RootfsOptions) -> Result<(), Roo
     finish(spec, rootfs, opts)
 }
 
-/// Switches into the prepared rootfs and finalizes it: [`pivot`] then [`finalize`].
+/// Switches into the prepared rootfs and finalizes it: [`pivot()`] then [`finalize`].
 pub fn finish(spec: &Spec, rootfs: &Path, opts: &RootfsOptions) -> Result<(), RootfsError> {
     pivot(spec, rootfs, opts)?;
     finalize(spec)
@@ -225,8 +225,8 @@ fn canonical_rootfs(rootfs: &Path) -> Result<PathBuf, RootfsError> {
 /// Binds the console pty `pty` (a host-resolvable path or /proc/self/fd/N) onto
 /// `<root>/dev/console` (config-linux.md "Default Devices": "/dev/console is set up if terminal
 /// is enabled ... by bind mounting the pseudoterminal pty to /dev/console"). `root` is the
-/// rootfs path before [`pivot`], or "/" after it (then call it before [`finalize`]). The pty
-/// must live on a devpts mounted in this mount namespace: after [`pivot`] that is the
+/// rootfs path before [`pivot()`], or "/" after it (then call it before [`finalize`]). The pty
+/// must live on a devpts mounted in this mount namespace: after [`pivot()`] that is the
 /// container's own (open /dev/ptmx there, as runc does); the host's is gone by then (EINVAL).
 pub fn mount_console(root: &Path, pty: &Path) -> Result<(), RootfsError> {
     let root = Root::open(root)?;

@@ -147,7 +147,7 @@ fn lifecycle(args: LifecycleArgs) -> Result<()> {
     if progress {
         eprintln!();
     }
-    check_nothing_left(&state, &prefix)?;
+    check_nothing_left(&state, &bundle, &prefix)?;
 
     let table = render_table(&ok, &samples);
     println!("{table}");
@@ -367,18 +367,40 @@ fn wait4(pid: u32) -> Result<(i32, u64)> {
     Ok((code, usage.ru_maxrss.max(0) as u64))
 }
 
-/// Fails when a run left a state dir or a cgroup named after a bench id.
-fn check_nothing_left(state: &Path, prefix: &str) -> Result<()> {
-    let mut left = Vec::new();
+/// Fails when a run left a state dir, a cgroup named after a bench id, a process whose root
+/// is the bundle's rootfs, or a mount under the bundle.
+fn check_nothing_left(state: &Path, bundle: &Path, prefix: &str) -> Result<()> {
+    let mut left: Vec<String> = Vec::new();
     if let Ok(entries) = std::fs::read_dir(state) {
         for e in entries.flatten() {
-            left.push(e.path());
+            left.push(format!("state {}", e.path().display()));
         }
     }
-    find_named(Path::new("/sys/fs/cgroup"), prefix, 4, &mut left);
+    let mut cgroups = Vec::new();
+    find_named(Path::new("/sys/fs/cgroup"), prefix, 4, &mut cgroups);
+    left.extend(cgroups.iter().map(|p| format!("cgroup {}", p.display())));
+    if let Ok(procs) = std::fs::read_dir("/proc") {
+        for p in procs.flatten() {
+            if let Ok(root) = std::fs::read_link(p.path().join("root")) {
+                if root.starts_with(bundle) {
+                    left.push(format!("process {}", p.file_name().to_string_lossy()));
+                }
+            }
+        }
+    }
+    let bundle_text = bundle.to_string_lossy();
+    for line in std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+    {
+        if let Some(point) = line.split(' ').nth(4) {
+            if point.starts_with(bundle_text.as_ref()) {
+                left.push(format!("mount {point}"));
+            }
+        }
+    }
     if !left.is_empty() {
-        let list: Vec<String> = left.iter().map(|p| p.display().to_string()).collect();
-        bail!("the benchmark left behind: {}", list.join(", "));
+        bail!("the benchmark left behind: {}", left.join(", "));
     }
     Ok(())
 }
@@ -529,7 +551,8 @@ fn lifecycle_section(args: &LifecycleArgs, table: &str) -> Result<String> {
          no terminal; `ociVersion` 1.0.2 so that crun takes the same bundle), from spawn to \
          reaping: create, start, wait, delete. Runs are interleaved (each round runs every \
          runtime once, in rotating order) after {warmup} untimed warm-up runs each; every run \
-         uses a fresh id and the harness checks that no state dir or cgroup is left. Peak RSS \
+         uses a fresh id and the harness checks that no state dir, cgroup, process or mount is \
+         left. Peak RSS \
          is wait4(2)'s `ru_maxrss`: the largest resident set among the runtime process and the \
          descendants it reaped. All runtimes run in one private mount namespace where an empty \
          file is bind-mounted over `/sys/fs/cgroup/unified/cgroup.controllers` (crun refuses \

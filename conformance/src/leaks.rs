@@ -17,6 +17,8 @@ pub struct Marks {
     pub cgroups: Vec<String>,
     /// The runtime's `--root` directory.
     pub state_root: PathBuf,
+    /// The last pid handed out before the case began.
+    pub since_pid: Option<i32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,8 +57,9 @@ impl Leaks {
 }
 
 /// Looks for leftovers of a case. Processes are found by the case's own cgroups (each case
-/// has a unique `cgroupsPath`) and by command lines naming its directory or container ids —
-/// never by namespace inode, which the kernel reuses as soon as a namespace is freed.
+/// has a unique `cgroupsPath`) and, among processes started since the case began, by command
+/// lines naming its directory or container ids — never by namespace inode, which the kernel
+/// reuses as soon as a namespace is freed.
 pub fn find(marks: &Marks) -> Leaks {
     let me = std::process::id() as i32;
     let dir = format!("{}/", marks.dir.to_string_lossy());
@@ -71,7 +74,7 @@ pub fn find(marks: &Marks) -> Leaks {
                 .collect::<Vec<_>>()
         })
         .collect();
-    pids.extend(observe::pids().into_iter().filter(|&pid| {
+    pids.extend(candidates(marks.since_pid).into_iter().filter(|&pid| {
         observe::cmdline(pid).is_some_and(|args| {
             args.iter()
                 .any(|a| a.contains(&dir) || marks.ids.iter().any(|id| a == id))
@@ -101,6 +104,28 @@ pub fn find(marks: &Marks) -> Leaks {
         mounts,
         cgroups,
         state,
+    }
+}
+
+/// The last pid the kernel handed out (`/proc/sys/kernel/ns_last_pid`).
+pub fn last_pid() -> Option<i32> {
+    std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Pids that may belong to the case: those handed out since it began (pids grow until they
+/// wrap at pid_max; after a wrap, all). Reading every process's command line per case on a
+/// busy host (10 000 processes) would cost more than the case.
+fn candidates(since: Option<i32>) -> Vec<i32> {
+    let all = observe::pids();
+    match (since, last_pid()) {
+        (Some(since), Some(now)) if now >= since => {
+            all.into_iter().filter(|&p| p > since).collect()
+        }
+        _ => all,
     }
 }
 

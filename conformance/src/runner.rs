@@ -361,6 +361,7 @@ impl Ctx<'_> {
                 format!("{}/{}", bundle::CGROUP_PARENT, second.id),
             ],
             state_root: root.clone(),
+            since_pid: leaks::last_pid(),
         };
         Ok(Run {
             ctx: self,

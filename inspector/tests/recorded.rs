@@ -146,3 +146,21 @@ fn json_round_trips() {
     assert_eq!(back, s);
     insta::assert_json_snapshot!("nested_ns_json", s);
 }
+
+#[test]
+fn ocirun_state_and_created_containers() {
+    let s = load("ocirun-runc-created");
+    let by_id = |id: &str| s.containers.iter().find(|c| c.id == id).unwrap();
+    let demo = by_id("ocirun-demo");
+    assert_eq!(demo.runtime, "ocirun");
+    // ocirun's saved status stays "created" after start; the exec fifo is gone, so running.
+    assert_eq!(demo.declared_status.as_deref(), Some("created"));
+    assert_eq!(demo.status, Status::Running);
+    assert_eq!(demo.init_pid, Some(17702));
+    assert!(demo.init_start_ticks.is_some(), "initStartTime read");
+    assert_eq!(by_id("ocirun-waiting").status, Status::Created);
+    let runc = by_id("insp-created");
+    assert_eq!(runc.status, Status::Created);
+    assert_eq!(runc.cgroup.as_deref(), Some("/insp-created"));
+    insta::assert_snapshot!("ocirun_runc_created_once", ocitop::dump::text(&s, false));
+}

@@ -132,6 +132,10 @@ fn copy_tree(src: &Path, dst: &Path) -> Result<(), RecordError> {
         let to = dst.join(e.file_name());
         if t.is_dir() {
             copy_tree(&e.path(), &to)?;
+        } else if e.file_name() == "exec.fifo" {
+            // Only its presence matters (created vs running); git cannot hold a fifo.
+            std::fs::create_dir_all(dst).map_err(io(dst))?;
+            std::fs::write(&to, "").map_err(io(&to))?;
         } else if t.is_file() && e.metadata().map(|m| m.len() <= 1 << 20).unwrap_or(false) {
             std::fs::create_dir_all(dst).map_err(io(dst))?;
             copy_file(&e.path(), &to)?;

@@ -93,6 +93,7 @@ fn scan_root(
         let mut entry = parse(&value, &fallback_id);
         entry.runtime = runtime.to_string();
         entry.namespace = namespace.map(str::to_string);
+        entry.exec_fifo = std::fs::symlink_metadata(dir.path().join("exec.fifo")).is_ok();
         entry.dir = dir.path();
         entries.push(entry);
     }

@@ -24,6 +24,9 @@ pub struct StateEntry {
     pub created: Option<String>,
     pub annotations: BTreeMap<String, String>,
     pub cgroup_paths: BTreeMap<String, String>,
+    /// Whether the state dir holds `exec.fifo`: runc, crun and ocirun keep it from create until
+    /// start releases the init, so it is how they tell created from running.
+    pub exec_fifo: bool,
 }
 
 /// Processes indexed by pid and by parent.
@@ -107,7 +110,10 @@ fn from_state(
                     p.start_ticks
                 )),
             ),
-            _ => (declared_or_observed(state.status.as_deref(), p), None),
+            _ => (
+                declared_or_observed(state.status.as_deref(), state.exec_fifo, p),
+                None,
+            ),
         },
     };
     let live = status != Status::Stale;
@@ -142,21 +148,24 @@ fn from_state(
     }
 }
 
-/// The state file's status when it has one, else what the init process shows: runc's init
-/// waits as `runc:[2:INIT]` until `runc start`; a zombie init is stopped.
-fn declared_or_observed(declared: Option<&str>, init: &Process) -> Status {
-    // An init that exited but was not reaped yet is a zombie: stopped, like runc reports it.
+/// What the runtime's own `state` would say for a live init: a zombie is stopped; created
+/// while the exec fifo is there (or runc's init still waits as `runc:[2:INIT]`), else running
+/// — the saved status of runc-like runtimes is not updated by `start`.
+fn declared_or_observed(declared: Option<&str>, exec_fifo: bool, init: &Process) -> Status {
     if matches!(init.state, 'Z' | 'X') {
         return Status::Stopped;
     }
     match declared {
-        Some("created" | "creating") => Status::Created,
-        Some("running") => Status::Running,
         Some("paused") => Status::Paused,
         Some("stopped") => Status::Stopped,
+        Some("created" | "creating" | "running") | None => {
+            if exec_fifo || init.comm.starts_with("runc:[2:INIT]") {
+                Status::Created
+            } else {
+                Status::Running
+            }
+        }
         Some(_) => Status::Unknown,
-        None if init.comm.starts_with("runc:[2:INIT]") => Status::Created,
-        None => Status::Running,
     }
 }
 

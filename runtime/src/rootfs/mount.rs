@@ -6,10 +6,10 @@ use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
-use nix::errno::Errno;
-use nix::mount::MsFlags;
 use std::sync::Arc;
 
+use nix::errno::Errno;
+use nix::mount::MsFlags;
 use oci_spec::runtime::{LinuxIdMapping, Mount};
 
 use super::options::{self, MountOptions, RecursiveAttrs};
@@ -63,7 +63,19 @@ pub fn mount_entry(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<()
         cgroupfs::mount_cgroup(ctx, destination, &dest, &opts)?;
         return after_mount(ctx.root, destination, &opts);
     }
+    mount_filesystem(ctx, m, fstype, &dest, &opts)
+}
 
+/// A new filesystem instance (tmpfs, proc, devpts, ...) or a remount of what is at `dest`,
+/// with its data options, then the tmpcopyup copy and the propagation/recursive changes.
+fn mount_filesystem(
+    ctx: &MountContext<'_>,
+    m: &Mount,
+    fstype: &str,
+    dest: &OwnedFd,
+    opts: &MountOptions,
+) -> Result<(), RootfsError> {
+    let destination = m.destination();
     let data = opts.data_string();
     let source = m
         .source()
@@ -96,7 +108,7 @@ pub fn mount_entry(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<()
             } else {
                 "/dev/mqueue"
             };
-            return bind_host(ctx, destination, Path::new(host), &opts, true);
+            return bind_host(ctx, destination, Path::new(host), opts, true);
         }
         Err(errno) => {
             return Err(match data {
@@ -126,7 +138,7 @@ pub fn mount_entry(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<()
             }
         })?;
     }
-    after_mount(ctx.root, destination, &opts)
+    after_mount(ctx.root, destination, opts)
 }
 
 /// `bind`/`rbind`: the host source onto the destination, then a remount for the per-mount

@@ -350,11 +350,19 @@ mod tests {
             let (dir, root) = tree();
             let rootfs = dir.path().join("rootfs");
             let outside = dir.path().join("outside");
-            // The image's own entries are inside it (no `..` in where they are made).
-            for d in dirs.iter().filter(|d| !d.contains(&"..")) {
+            // The image's own entries are inside it: no `..` and no symlink on the way to
+            // where they are made (the host's std::fs would follow it).
+            let plain = |parts: &[&str]| {
+                !parts.contains(&"..")
+                    && (1..parts.len()).all(|n| {
+                        std::fs::symlink_metadata(rootfs.join(join(&parts[..n], false)))
+                            .map_or(true, |m| !m.file_type().is_symlink())
+                    })
+            };
+            for d in dirs.iter().filter(|d| plain(d)) {
                 let _ = std::fs::create_dir_all(rootfs.join(join(d, false)));
             }
-            for (at, target, absolute) in links.iter().filter(|l| !l.0.contains(&"..")) {
+            for (at, target, absolute) in links.iter().filter(|l| plain(&l.0)) {
                 let _ = symlink(join(target, *absolute), rootfs.join(join(at, false)));
             }
             let canonical = rootfs.canonicalize().unwrap();

@@ -348,3 +348,31 @@ fn host_frozen_v1_cgroup_is_refused() {
     }
     std::fs::remove_dir(&dir).unwrap();
 }
+
+#[test]
+fn host_unified_hierarchy_alone_as_on_a_v2_host() {
+    if !root_or_skip() {
+        return;
+    }
+    let Some(unified) = Hierarchies::detect().unwrap().unified else {
+        eprintln!("skipped: no cgroup2 hierarchy mounted");
+        return;
+    };
+    // What a pure cgroup v2 host looks like to the manager.
+    let v2 = Hierarchies {
+        v1: vec![],
+        unified: Some(unified.clone()),
+    };
+    let path = format!("/ocirun-test-v2-{}/c", std::process::id());
+    let cgroups_path = CgroupsPath::parse(Some(Path::new(&path)), "c").unwrap();
+    let m = FsManager::new(&v2, &ProcessCgroups::default(), &cgroups_path).unwrap();
+    let sleeper = Sleeper::new();
+    m.apply(sleeper.pid()).unwrap();
+    let lines = cgroup_lines(sleeper.pid());
+    assert!(lines.contains(&(String::new(), path.clone())), "{lines:?}");
+    assert_eq!(m.pids().unwrap(), vec![sleeper.pid()]);
+    drop(sleeper);
+    m.remove().unwrap();
+    let dir = unified.mount_point.join(path.trim_start_matches('/'));
+    assert!(!dir.exists() && !dir.parent().unwrap().exists());
+}

@@ -69,20 +69,50 @@ fn mount_v1(
     )
     .map_err(RootfsError::sys("mount tmpfs for cgroups on", destination))?;
     for hierarchy in hierarchies.all() {
-        let name = hierarchy
-            .mount_point
-            .file_name()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(hierarchy.name()));
-        let sub = destination.join(name);
+        let name = dir_name(hierarchy);
+        let sub = destination.join(&name);
         let sub_fd = ctx.root.resolve_or_create(&sub, Create::Dir)?;
         mount_hierarchy(ctx, &sub, &sub_fd, hierarchy, opts)?;
+        for link in comount_links(hierarchy, &name) {
+            let top = reopen(ctx.root, destination)?;
+            match nix::unistd::symlinkat(name.as_os_str(), top.as_fd(), link.as_str()) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(errno) => {
+                    return Err(RootfsError::sys("symlink", destination.join(&link))(errno))
+                }
+            }
+        }
     }
     if opts.flags.contains(MsFlags::MS_RDONLY) {
         let top = reopen(ctx.root, destination)?;
         remount_bind(&top, destination, opts)?;
     }
     Ok(())
+}
+
+/// The directory a hierarchy gets under the cgroup tmpfs: the host's name for it.
+fn dir_name(hierarchy: &Hierarchy) -> PathBuf {
+    hierarchy
+        .mount_point
+        .file_name()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(hierarchy.name()))
+}
+
+/// Co-mounted controllers (`cpu,cpuacct`) also answer to each name, as on the host and in
+/// runc: a symlink per controller whose name differs from the directory's.
+fn comount_links(hierarchy: &Hierarchy, dir: &Path) -> Vec<String> {
+    let Version::V1 { controllers } = &hierarchy.version else {
+        return Vec::new();
+    };
+    if controllers.len() < 2 {
+        return Vec::new();
+    }
+    controllers
+        .iter()
+        .filter(|c| !c.starts_with("name=") && Path::new(c.as_str()) != dir)
+        .cloned()
+        .collect()
 }
 
 /// One hierarchy on `destination`: its own mount in a cgroup namespace, else a bind of the
@@ -142,4 +172,35 @@ fn mount_hierarchy(
         remount_bind(&mounted, destination, opts)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use super::*;
+
+    fn v1(mount_point: &str, controllers: &[&str]) -> Hierarchy {
+        Hierarchy {
+            version: Version::V1 {
+                controllers: controllers.iter().map(|c| c.to_string()).collect(),
+            },
+            mount_point: PathBuf::from(mount_point),
+            mount_root: PathBuf::from("/"),
+        }
+    }
+
+    #[test]
+    fn comounted_controllers_get_links() {
+        let h = v1("/sys/fs/cgroup/cpu,cpuacct", &["cpu", "cpuacct"]);
+        let dir = dir_name(&h);
+        assert_eq!(dir, PathBuf::from("cpu,cpuacct"));
+        assert_eq!(comount_links(&h, &dir), ["cpu", "cpuacct"]);
+        let single = v1("/sys/fs/cgroup/memory", &["memory"]);
+        assert!(comount_links(&single, &dir_name(&single)).is_empty());
+        let named = v1("/sys/fs/cgroup/systemd", &["name=systemd"]);
+        assert!(comount_links(&named, &dir_name(&named)).is_empty());
+        // Mounted under one controller's name: only the other gets a link.
+        let h = v1("/sys/fs/cgroup/net_cls", &["net_cls", "net_prio"]);
+        assert_eq!(comount_links(&h, &dir_name(&h)), ["net_prio"]);
+    }
 }

@@ -46,8 +46,18 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the error and its causes, joined.
+            eprintln!("ocitop: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     let roots = Roots {
         proc: cli.proc_root,
         cgroup: cli.cgroup_root,
@@ -70,5 +80,5 @@ fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    ocitop::ui::run(roots, cli.interval).context("ocitop")
+    ocitop::ui::run(roots, cli.interval).context("terminal")
 }

@@ -141,6 +141,28 @@ fn ocitop_json_finds_a_runc_container() {
         .expect("the container's cgroup is listed");
     assert!(cg["procs"].as_u64().unwrap() >= 2);
 
+    // A second one only created (its init waits on runc's exec.fifo): created, not running.
+    let waiting = format!("{id}-created");
+    let _cleanup_waiting = Container(waiting.clone());
+    let status = Command::new(RUNC)
+        .args(["create", "--bundle"])
+        .arg(bundle.path())
+        .arg(&waiting)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(bundle.path().join("create.out")).unwrap())
+        .stderr(std::fs::File::create(bundle.path().join("create.err")).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success(), "runc create failed");
+    let out = Command::new(env!("CARGO_BIN_EXE_ocitop"))
+        .arg("--json")
+        .output()
+        .unwrap();
+    let snap2: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(find(&snap2, &waiting)["status"], "created");
+    assert_eq!(find(&snap2, &id)["status"], "running");
+    drop(_cleanup_waiting);
+
     // Killed and deleted, it is gone from the next snapshot.
     drop(_cleanup);
     let out = Command::new(env!("CARGO_BIN_EXE_ocitop"))

@@ -36,10 +36,10 @@ impl Default for Roots {
 /// Why no snapshot could be taken at all (single unreadable files are never errors).
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
-    #[error("cannot list proc root {path}: {source}")]
+    #[error("cannot list proc root {path}: {error}")]
     ProcRoot {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -70,9 +70,9 @@ impl Collector {
         let processes = self
             .proc
             .read_all()
-            .map_err(|source| CollectError::ProcRoot {
+            .map_err(|error| CollectError::ProcRoot {
                 path: self.roots.proc.clone(),
-                source,
+                error,
             })?;
         let mut warnings = Vec::new();
         let (cgroup_mode, hierarchies) = self.cgroup.layout();

@@ -13,16 +13,16 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
-#[error("record: {path}: {source}")]
+#[error("record: {path}: {error}")]
 pub struct RecordError {
     pub path: PathBuf,
-    pub source: std::io::Error,
+    pub error: std::io::Error,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RecordError + '_ {
-    move |source| RecordError {
+    move |error| RecordError {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 

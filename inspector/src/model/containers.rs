@@ -241,3 +241,103 @@ fn members(c: &Container, index: &ProcIndex) -> Vec<u32> {
     pids.dedup();
     pids
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn proc(pid: u32, ppid: u32, comm: &str, net: u64) -> Process {
+        Process {
+            pid,
+            ppid,
+            comm: comm.into(),
+            cmdline: vec![comm.into()],
+            state: 'S',
+            uids: None,
+            gids: None,
+            start_ticks: 100,
+            cpu_ticks: 0,
+            rss_kib: None,
+            threads: None,
+            namespaces: BTreeMap::from([
+                (NsKind::Net, net),
+                (NsKind::Pid, net),
+                (NsKind::Mnt, net),
+            ]),
+            cgroups: None,
+        }
+    }
+
+    fn shim(pid: u32, kind: ShimKind, id: &str) -> Shim {
+        Shim {
+            pid,
+            kind,
+            namespace: Some("k8s.io".into()),
+            id: Some(id.into()),
+            runtime: None,
+            bundle: None,
+        }
+    }
+
+    #[test]
+    fn shims_without_state_dirs_still_make_containers() {
+        // A conmon whose runtime root is not visible, and a kata shim whose workload is in a VM.
+        let processes = vec![
+            proc(1, 0, "init", 1),
+            proc(10, 1, "conmon", 1),
+            proc(11, 10, "runc", 1),
+            proc(12, 10, "nginx", 2),
+            proc(13, 12, "worker", 2),
+            proc(20, 1, "containerd-shim", 1),
+        ];
+        let shims = vec![
+            shim(10, ShimKind::Conmon, "abc"),
+            shim(20, ShimKind::Kata, "vm1"),
+        ];
+        let cs = assemble(&processes, &shims, Vec::new());
+        let conmon = cs.iter().find(|c| c.id == "abc").unwrap();
+        assert_eq!(conmon.runtime, "conmon");
+        assert_eq!(
+            conmon.init_pid,
+            Some(12),
+            "the runtime helper is not the init"
+        );
+        assert_eq!(conmon.pids, vec![12, 13]);
+        assert_eq!(conmon.status, Status::Running);
+        let kata = cs.iter().find(|c| c.id == "vm1").unwrap();
+        assert_eq!(kata.runtime, "kata");
+        assert_eq!(kata.init_pid, None);
+        assert_eq!(kata.status, Status::Unknown);
+    }
+
+    #[test]
+    fn state_dirs_stale_zombie_and_fifo() {
+        let mut zombie = proc(30, 1, "sleep", 3);
+        zombie.state = 'Z';
+        let processes = vec![proc(1, 0, "init", 1), zombie, proc(40, 1, "sleep", 4)];
+        let entry = |id: &str, pid: u32, start: u64, fifo: bool| StateEntry {
+            runtime: "runc".into(),
+            id: id.into(),
+            pid: Some(pid),
+            start_ticks: Some(start),
+            exec_fifo: fifo,
+            ..StateEntry::default()
+        };
+        let cs = assemble(
+            &processes,
+            &[],
+            vec![
+                entry("zombie", 30, 100, false),
+                entry("gone", 99, 100, false),
+                entry("reused", 40, 7, false),
+                entry("waiting", 40, 100, true),
+            ],
+        );
+        let status = |id: &str| cs.iter().find(|c| c.id == id).unwrap().status;
+        assert_eq!(status("zombie"), Status::Stopped);
+        assert_eq!(status("gone"), Status::Stale);
+        assert_eq!(status("reused"), Status::Stale);
+        assert_eq!(status("waiting"), Status::Created);
+    }
+}

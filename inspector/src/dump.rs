@@ -51,13 +51,13 @@ pub fn text(s: &Snapshot, show_host: bool) -> String {
     out.push_str("\nNAMESPACES (container x kind: host, own, or the containers it shares with)\n");
     let _ = write!(out, "{:<29}", "CONTAINER");
     for k in NsKind::ALL {
-        let _ = write!(out, " {:<7}", k.name());
+        let _ = write!(out, " {:<13}", k.name());
     }
     out.push('\n');
     for (c, row) in s.containers.iter().zip(namespaces::matrix(s)) {
         let _ = write!(out, "{:<29}", format::container_name_short(c));
         for cell in row {
-            let _ = write!(out, " {:<7}", share_text(s, &cell));
+            let _ = write!(out, " {:<13}", share_text(s, &cell));
         }
         out.push('\n');
     }
@@ -117,7 +117,12 @@ pub fn tree_line(s: &Snapshot, row: &tree::Row) -> String {
             let tag = format::role_tag(s, pid)
                 .map(|t| format!("  ◆ {t}"))
                 .unwrap_or_default();
-            format!("{}{pid} {}{fold}{tag}", row.prefix, p.command())
+            let command = if s.shim(pid).is_some() {
+                format::shim_command(p)
+            } else {
+                p.command()
+            };
+            format!("{}{pid} {command}{fold}{tag}", row.prefix)
         }
         Item::Container(i) => {
             let c = &s.containers[i];

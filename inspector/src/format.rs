@@ -106,6 +106,25 @@ pub fn start_time(s: &Snapshot, start_ticks: u64) -> Option<u64> {
     Some(s.host.boot_time? + start_ticks / ticks)
 }
 
+/// A shim's long command line shortened to its program and the flags that name containers.
+pub fn shim_command(p: &crate::model::Process) -> String {
+    let prog = p
+        .cmdline
+        .first()
+        .map(|a| a.rsplit('/').next().unwrap_or(a).to_string())
+        .unwrap_or_else(|| p.comm.clone());
+    let mut out = prog;
+    let mut args = p.cmdline.iter().skip(1);
+    while let Some(a) = args.next() {
+        if matches!(a.as_str(), "-namespace" | "-id" | "-c" | "-n" | "--name") {
+            if let Some(v) = args.next() {
+                out.push_str(&format!(" {a} {}", short_id(v)));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -74,7 +74,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                         "{}{}",
                         r.prefix,
                         p.map_or("?".into(), |p| if is_shim {
-                            shim_command(p)
+                            format::shim_command(p)
                         } else {
                             p.command()
                         })
@@ -142,23 +142,4 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
             row
         });
     frame.render_widget(Table::new(lines, widths), list);
-}
-
-/// A shim's long command line shortened to its program and the flags that name containers.
-fn shim_command(p: &crate::model::Process) -> String {
-    let prog = p
-        .cmdline
-        .first()
-        .map(|a| a.rsplit('/').next().unwrap_or(a).to_string())
-        .unwrap_or_else(|| p.comm.clone());
-    let mut out = prog;
-    let mut args = p.cmdline.iter().skip(1);
-    while let Some(a) = args.next() {
-        if matches!(a.as_str(), "-namespace" | "-id" | "-c" | "-n" | "--name") {
-            if let Some(v) = args.next() {
-                out.push_str(&format!(" {a} {}", format::short_id(v)));
-            }
-        }
-    }
-    out
 }

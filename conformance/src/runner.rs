@@ -141,6 +141,14 @@ pub fn run_suite(
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(case) = cases.get(i) else { break };
+                if interrupted() {
+                    let mut r = not_judged(case, "not run: interrupted");
+                    r.status = Status::Skip;
+                    if let Ok(mut all) = results.lock() {
+                        all[i] = Some(r);
+                    }
+                    continue;
+                }
                 let ctx = Ctx {
                     target,
                     refs: Refs { catalogue },
@@ -178,6 +186,29 @@ pub fn run_suite(
         cases,
         millis: started.elapsed().as_millis() as u64,
     }
+}
+
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// On SIGINT or SIGTERM, finish (and clean up) the cases in flight, run no new one. Runtime
+/// calls run in process groups of their own, so a Ctrl-C on the terminal does not reach them
+/// half-way.
+pub fn stop_on_interrupt() {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            libc::signal(sig, on_interrupt as *const () as libc::sighandler_t);
+        }
+    }
+}
+
+/// Whether SIGINT or SIGTERM arrived.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
 }
 
 /// The case that proves the base bundle runs; when it does not, nothing else is judged.

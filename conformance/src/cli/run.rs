@@ -146,6 +146,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         .with_context(|| format!("cannot create {}", work_dir.display()))?;
     let work_dir = std::fs::canonicalize(&work_dir)?;
     conformance::observe::become_subreaper().context("cannot become a subreaper")?;
+    runner::stop_on_interrupt();
     runner::probe_self_test(&work_dir).map_err(anyhow::Error::msg)?;
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
@@ -165,6 +166,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     let quiet = args.quiet;
     let mut runs = Vec::new();
     for spec in &args.runtime {
+        if runner::interrupted() {
+            break;
+        }
         let subject = runner::prepare(spec, &opts)?;
         if !quiet {
             eprintln!(
@@ -206,6 +210,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     if !args.keep && args.work_dir.is_none() {
         let _ = std::fs::remove_dir_all(&work_dir);
     }
+    if runner::interrupted() {
+        eprintln!("interrupted: cases in flight finished and were cleaned up, the rest not run");
+    }
     let (by_kw, _) = report::coverage(&suite.cases, &suite.catalogue);
     let coverage = report::coverage_line(&by_kw);
     print!("{}", report::terminal::render(&runs, &suite.catalogue));
@@ -231,6 +238,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             &(serde_json::to_string_pretty(&baseline::Baseline::of(run))? + "\n"),
         )?;
         println!("baseline written to {}", p.display());
+    }
+    if runner::interrupted() {
+        return Ok(130);
     }
     match (&base, runs.first()) {
         (Some(base), Some(run)) => {

@@ -159,6 +159,52 @@ fn sysctl(input: &Input, out: &mut Vec<Check>) {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn scope_covers_what_the_fragment_touches_and_nothing_else() {
+        let fragment = json!({
+            "process": {"user": {"uid": 1}},
+            "mounts+": [{"destination": "/mnt"}],
+            "linux": {"namespaces": []}
+        });
+        let scope = Scope::of_fragment(&fragment, false);
+        assert!(scope.covers("process/user"));
+        assert!(scope.covers("process"));
+        assert!(!scope.covers("process/env"));
+        assert!(scope.covers("mounts"), "a `+` key covers its field");
+        assert!(scope.covers("linux/namespaces"));
+        assert!(!scope.covers("linux/cgroupsPath"));
+        assert!(!scope.covers("hostname"));
+        assert!(Scope::of_fragment(&json!({}), true).covers("hostname"));
+    }
+
+    #[test]
+    fn probe_steps_are_derived_from_the_config() {
+        let config = json!({
+            "root": {"readonly": true},
+            "linux": {
+                "devices": [{"path": "/dev/x"}],
+                "maskedPaths": ["/proc/kcore"],
+                "sysctl": {"net.ipv4.ip_forward": "1"}
+            }
+        });
+        assert_eq!(
+            probe_steps(&config),
+            vec![
+                "write:/.ocikit-readonly-root",
+                "stat:/dev/x",
+                "stat:/proc/kcore",
+                "sysctl:net.ipv4.ip_forward"
+            ]
+        );
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
 pub(crate) mod testing {
     //! A report and config to unit-test checks without a container.
     use ocikit_probe::{CapSets, Report, REPORT_VERSION};

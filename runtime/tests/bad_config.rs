@@ -1,0 +1,198 @@
+//! runtime.md "Create" and "Errors": a config.json the runtime cannot use is refused before
+//! anything is created — one line naming the file and the JSON path, a non-zero exit, and no
+//! state directory, cgroup, mount or process left behind.
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+mod common;
+
+use common::{is_root, stderr, unique_id, Ocirun};
+use fixtures::{Bundle, Config};
+use serde_json::json;
+
+/// Creates with `config` (or raw `text` written over config.json) and checks the refusal.
+fn refused(config: &Config, text: Option<&str>, expect: &[&str]) {
+    let oci = Ocirun::new();
+    let bundle = Bundle::new(config).unwrap();
+    if let Some(text) = text {
+        std::fs::write(bundle.config_path(), text).unwrap();
+    }
+    let id = unique_id("bad");
+    let out = oci.out([
+        "create".as_ref(),
+        "-b".as_ref(),
+        bundle.path().as_os_str(),
+        id.as_ref(),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.contains("config.json"), "names the file: {err}");
+    for part in expect {
+        assert!(err.contains(part), "expected {part:?} in: {err}");
+    }
+    assert!(!oci.state_dir(&id).exists(), "state dir left behind");
+    if is_root() {
+        assert!(!common::cgroup_exists(&id), "cgroup left behind");
+    }
+    let bundle_path = bundle.path().to_string_lossy().into_owned();
+    assert!(
+        common::processes_mentioning(&id).is_empty(),
+        "process left behind for {id}"
+    );
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(&bundle_path), "mount left behind");
+}
+
+#[test]
+fn not_json() {
+    refused(
+        &Config::new(),
+        Some("{\"ociVersion\": "),
+        &["EOF while parsing", "line 1"],
+    );
+}
+
+#[test]
+fn not_an_object() {
+    refused(&Config::new(), Some("[1, 2]"), &["expected a JSON object"]);
+}
+
+#[test]
+fn missing_required_fields() {
+    refused(
+        &Config::new().remove("/ociVersion"),
+        None,
+        &["ociVersion: missing required field"],
+    );
+    refused(
+        &Config::new().remove("/root/path"),
+        None,
+        &["root.path: missing required field"],
+    );
+    refused(
+        &Config::new().remove("/process/cwd"),
+        None,
+        &["process.cwd: missing required field"],
+    );
+    refused(
+        &Config::new().remove("/process/user/uid"),
+        None,
+        &["process.user.uid: missing required field"],
+    );
+    refused(
+        &Config::new().set("/linux/uidMappings", json!([{"containerID": 0, "size": 1}])),
+        None,
+        &["linux.uidMappings[0].hostID: missing required field"],
+    );
+}
+
+#[test]
+fn wrong_types() {
+    refused(
+        &Config::new().set("/process/args", json!("sh")),
+        None,
+        &["process.args: invalid type"],
+    );
+    refused(
+        &Config::new().set("/process/user/uid", json!(-1)),
+        None,
+        &["process.user.uid: invalid value"],
+    );
+    refused(
+        &Config::new().set("/hostname", json!(7)),
+        None,
+        &["hostname: invalid type"],
+    );
+}
+
+#[test]
+fn unknown_namespace_type() {
+    refused(
+        &Config::new().set("/linux/namespaces/2/type", json!("pidd")),
+        None,
+        &["linux.namespaces[2].type", "unknown variant `pidd`"],
+    );
+}
+
+#[test]
+fn duplicate_namespace() {
+    let config = Config::new().set(
+        "/linux/namespaces",
+        json!([{"type": "mount"}, {"type": "pid"}, {"type": "pid"}]),
+    );
+    refused(
+        &config,
+        None,
+        &["linux.namespaces[2].type: duplicate namespace type"],
+    );
+}
+
+#[test]
+fn namespace_path_of_the_wrong_type() {
+    let config = Config::new().add_namespace("network", Some("/proc/self/ns/uts"));
+    refused(
+        &config,
+        None,
+        &["linux.namespaces", ".path", "is not a net namespace"],
+    );
+}
+
+#[test]
+fn root_path_outside_the_bundle() {
+    let outside = tempfile::tempdir().unwrap();
+    let bundle_parent_escape = Config::new().set("/root/path", json!("../"));
+    refused(
+        &bundle_parent_escape,
+        None,
+        &["root.path", "outside the bundle"],
+    );
+    let _ = outside;
+    refused(
+        &Config::new().set("/root/path", json!("missing")),
+        None,
+        &["root.path", "no such file"],
+    );
+}
+
+#[test]
+fn relative_paths_where_absolute_is_required() {
+    refused(
+        &Config::new().cwd("tmp"),
+        None,
+        &["process.cwd: tmp is not an absolute path"],
+    );
+    refused(
+        &Config::new().mount("proc2", "proc", "proc", &[]),
+        None,
+        &["destination: proc2 is not an absolute path"],
+    );
+    refused(
+        &Config::new().set("/hooks", json!({"prestart": [{"path": "bin/true"}]})),
+        None,
+        &["hooks.prestart[0].path"],
+    );
+}
+
+#[test]
+fn duplicate_rlimit_and_bad_version() {
+    let config = Config::new().set(
+        "/process/rlimits",
+        json!([{"type": "RLIMIT_NOFILE", "soft": 1, "hard": 1},
+               {"type": "RLIMIT_NOFILE", "soft": 2, "hard": 2}]),
+    );
+    refused(
+        &config,
+        None,
+        &["process.rlimits[1].type: duplicate rlimit type"],
+    );
+    refused(
+        &Config::new().oci_version("2.0.0"),
+        None,
+        &["ociVersion: unsupported version"],
+    );
+    refused(
+        &Config::new().oci_version("one"),
+        None,
+        &["ociVersion", "not a semver version"],
+    );
+}

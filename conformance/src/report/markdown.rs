@@ -19,13 +19,13 @@ fn cell(s: Option<Status>) -> &'static str {
 pub fn render(runs: &[RunResult], catalogue: &Catalogue, coverage: &str) -> String {
     let mut out = String::from("# OCI runtime conformance\n\n");
     out.push_str(
-        "| runtime | version | ociVersion judged | pass | fail | skip | error | wall time |\n",
+        "| runtime | version | ociVersion judged | pass | fail | skip | error | wall time ",
     );
-    out.push_str("|---|---|---|---|---|---|---|---|\n");
+    out.push_str("| requirements judged |\n|---|---|---|---|---|---|---|---|---|\n");
     for r in runs {
         let _ = writeln!(
             out,
-            "| {} | {} | {} ({}) | {} | {} | {} | {} | {:.1}s |",
+            "| {} | {} | {} ({}) | {} | {} | {} | {} | {:.1}s | {} |",
             r.runtime.name,
             r.runtime.version.replace('|', "/"),
             r.runtime.oci_version,
@@ -34,7 +34,8 @@ pub fn render(runs: &[RunResult], catalogue: &Catalogue, coverage: &str) -> Stri
             r.count(Status::Fail),
             r.count(Status::Skip),
             r.count(Status::Error),
-            r.millis as f64 / 1000.0
+            r.millis as f64 / 1000.0,
+            super::terminal::level_summary(r, catalogue)
         );
     }
     let _ = writeln!(

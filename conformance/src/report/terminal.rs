@@ -61,6 +61,11 @@ pub fn render(runs: &[RunResult], catalogue: &Catalogue) -> String {
             r.count(Status::Error),
             r.millis as f64 / 1000.0
         );
+        let _ = writeln!(
+            out,
+            "  requirements judged: {}",
+            level_summary(r, catalogue)
+        );
         for c in r.cases.iter().filter(|c| c.status != Status::Pass) {
             let _ = writeln!(out, "  {} {}: {}", mark(c.status), c.case, c.reason);
             for k in c
@@ -84,6 +89,33 @@ pub fn render(runs: &[RunResult], catalogue: &Catalogue) -> String {
         }
     }
     out
+}
+
+/// `MUST-level 170 (150 pass, 18 fail, 2 skip); SHOULD-level 20 (...)`: requirement verdicts
+/// of one run by level.
+pub fn level_summary(run: &RunResult, catalogue: &Catalogue) -> String {
+    use crate::requirements::Level;
+    let verdicts = super::requirement_verdicts(run);
+    [Level::Must, Level::Should]
+        .iter()
+        .map(|&level| {
+            let mut counts = std::collections::BTreeMap::<Status, usize>::new();
+            for (id, v) in &verdicts {
+                if catalogue.get(id).is_some_and(|r| r.level() == level) {
+                    *counts.entry(v.status).or_default() += 1;
+                }
+            }
+            let total: usize = counts.values().sum();
+            let parts: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
+            let name = if level == Level::Must {
+                "MUST-level"
+            } else {
+                "SHOULD-level"
+            };
+            format!("{name} {total} ({})", parts.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[cfg(test)]

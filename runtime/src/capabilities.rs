@@ -65,7 +65,9 @@ pub fn last_cap() -> u32 {
         .unwrap_or(40)
 }
 
-/// The five sets as bit masks; unknown capabilities are reported through `warn`.
+/// The five sets as bit masks, computed by the runtime before fork so that warnings go to
+/// the runtime's log, never to the container's stdio. Unknown capabilities and ambient ones
+/// that cannot be granted are reported through `warn` and left out.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Masks {
     pub bounding: u64,
@@ -90,13 +92,25 @@ impl Masks {
             }
             m
         };
-        Masks {
+        let mut masks = Masks {
             bounding: mask(caps.bounding()),
             effective: mask(caps.effective()),
             permitted: mask(caps.permitted()),
             inheritable: mask(caps.inheritable()),
             ambient: mask(caps.ambient()),
+        };
+        // capabilities(7): an ambient capability must be permitted and inheritable.
+        let grantable = masks.permitted & masks.inheritable;
+        for cap in 0..=last {
+            if masks.ambient & !grantable & (1 << cap) != 0 {
+                warn(format!(
+                    "ambient capability {} is not both permitted and inheritable, not granted",
+                    NAMES.get(cap as usize).unwrap_or(&"?")
+                ));
+            }
         }
+        masks.ambient &= grantable;
+        masks
     }
 }
 
@@ -176,10 +190,11 @@ pub fn set(masks: &Masks) -> Result<(), String> {
                 )
             };
             if r != 0 {
-                crate::logging::warn(&format!(
-                    "cannot raise ambient capability {}: {}",
+                let e = std::io::Error::last_os_error();
+                return Err(format!(
+                    "raise ambient capability {}: {}",
                     NAMES.get(cap as usize).unwrap_or(&"?"),
-                    crate::errno_text(&std::io::Error::last_os_error())
+                    crate::errno_text(&e)
                 ));
             }
         }

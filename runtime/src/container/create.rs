@@ -162,6 +162,11 @@ fn build(
         no_new_keyring: opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
         create_hooks,
+        capabilities: spec
+            .process()
+            .as_ref()
+            .and_then(|p| p.capabilities().as_ref())
+            .map(|c| crate::capabilities::Masks::from_spec(c, |w| crate::logging::warn(&w))),
         lock_fd: container.lock_fd(),
     };
     let cgroup = cgroups::manager(

@@ -67,22 +67,21 @@ fn rlimit_resource(name: &str) -> Option<libc::__rlimit_resource_t> {
 }
 
 /// Everything from the user switch to execve. Only returns on failure.
-pub fn become_user_process(process: &Process) -> Result<std::convert::Infallible, String> {
+pub fn become_user_process(
+    process: &Process,
+    masks: Option<&crate::capabilities::Masks>,
+) -> Result<std::convert::Infallible, String> {
     let env: Vec<String> = process.env().clone().unwrap_or_default();
     let args = process.args().as_deref().unwrap_or_default();
     let arg0 = args.first().ok_or("process.args is empty")?;
     let cwd = process.cwd();
     enter_cwd(cwd)?;
-    let masks = process
-        .capabilities()
-        .as_ref()
-        .map(|c| crate::capabilities::Masks::from_spec(c, |w| crate::logging::warn(&w)));
-    if let Some(m) = &masks {
+    if let Some(m) = masks {
         crate::capabilities::drop_bounding(m.bounding)?;
         set_keepcaps(true)?;
     }
     switch_user(process)?;
-    if let Some(m) = &masks {
+    if let Some(m) = masks {
         set_keepcaps(false)?;
         crate::capabilities::set(m)?;
     }

@@ -1,0 +1,186 @@
+//! config.md "Process", "User", "Hostname", "Domainname", "Linux Process": what the container
+//! process sees, from the probe's report.
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+mod common;
+
+use common::{is_root, stderr, unique_id, Ocirun};
+use fixtures::{parse_report, Bundle, Config, Report, TEST_GID, TEST_SUPPLEMENTARY_GIDS, TEST_UID};
+use serde_json::json;
+
+fn report(config: &Config) -> Report {
+    let oci = Ocirun::new();
+    let bundle = Bundle::new(config).unwrap();
+    let id = unique_id("proc");
+    let _guard = oci.guard(&id);
+    let out = oci.out([
+        "run".as_ref(),
+        "-b".as_ref(),
+        bundle.path().as_os_str(),
+        id.as_ref(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    parse_report(&String::from_utf8_lossy(&out.stdout)).unwrap()
+}
+
+#[test]
+fn user_groups_umask_env_cwd() {
+    if !is_root() {
+        return;
+    }
+    let config = Config::probe(&["report"])
+        .user(TEST_UID, TEST_GID)
+        .additional_gids(&TEST_SUPPLEMENTARY_GIDS)
+        .umask(0o027)
+        .env(["A=1", "B=two words", "PATH=/bin"])
+        .cwd("/tmp")
+        .mount("/tmp", "tmpfs", "tmpfs", &["mode=1777"]);
+    let r = report(&config);
+    assert_eq!((r.uid, r.euid, r.suid), (TEST_UID, TEST_UID, TEST_UID));
+    assert_eq!((r.gid, r.egid, r.sgid), (TEST_GID, TEST_GID, TEST_GID));
+    let mut groups = r.groups.clone();
+    groups.sort_unstable();
+    assert_eq!(groups, TEST_SUPPLEMENTARY_GIDS.to_vec());
+    assert_eq!(r.umask, 0o027);
+    assert_eq!(
+        r.env,
+        ["A=1", "B=two words", "PATH=/bin"],
+        "env exactly as given"
+    );
+    assert_eq!(r.cwd, "/tmp");
+    assert_eq!(r.args, ["/bin/probe", "report"]);
+}
+
+#[test]
+fn hostname_and_domainname() {
+    if !is_root() {
+        return;
+    }
+    let r = report(
+        &Config::probe(&["report"])
+            .hostname("box")
+            .set("/domainname", json!("example.test")),
+    );
+    assert_eq!(r.hostname, "box");
+    assert_eq!(r.domainname, "example.test");
+    assert_eq!(r.pid, 1, "pid 1 of its pid namespace");
+}
+
+#[test]
+fn capabilities_no_new_privs_rlimits() {
+    if !is_root() {
+        return;
+    }
+    let config = Config::probe(&["report"])
+        .set(
+            "/process/capabilities",
+            json!({"bounding": ["CAP_KILL", "CAP_CHOWN"], "effective": ["CAP_KILL"],
+                   "permitted": ["CAP_KILL", "CAP_CHOWN"], "inheritable": ["CAP_KILL"],
+                   "ambient": ["CAP_KILL"]}),
+        )
+        .no_new_privileges(true)
+        .rlimit("RLIMIT_NOFILE", 512, 1024);
+    let r = report(&config);
+    let kill = 1u64 << 5;
+    let chown = 1u64 << 0;
+    assert_eq!(r.capabilities.bounding, kill | chown);
+    assert_eq!(r.capabilities.permitted, kill | chown);
+    assert_eq!(r.capabilities.inheritable, kill);
+    assert_eq!(r.capabilities.ambient, kill);
+    // As root (uid 0) execve recomputes effective from permitted.
+    assert!(r.capabilities.effective & kill != 0);
+    assert!(r.no_new_privs);
+    let nofile = r.rlimits["RLIMIT_NOFILE"];
+    assert_eq!((nofile.soft, nofile.hard), (512, 1024));
+}
+
+#[test]
+fn only_stdio_and_preserved_fds_stay_open() {
+    if !is_root() {
+        return;
+    }
+    use std::os::unix::process::CommandExt;
+    let oci = Ocirun::new();
+    let bundle = Bundle::new(&Config::probe(&["report"])).unwrap();
+    let id = unique_id("fds");
+    let _guard = oci.guard(&id);
+    let extra = std::fs::File::open("/dev/null").unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&extra);
+    let mut cmd = oci.cmd([
+        "run".as_ref(),
+        "--preserve-fds".as_ref(),
+        "1".as_ref(),
+        "-b".as_ref(),
+        bundle.path().as_os_str(),
+        id.as_ref(),
+    ]);
+    // SAFETY: dup2 between fds of the child before exec; async-signal-safe.
+    unsafe {
+        cmd.pre_exec(move || {
+            // dup2 onto itself keeps close-on-exec: clear it explicitly.
+            if libc::dup2(fd, 3) < 0 || libc::fcntl(3, libc::F_SETFD, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = parse_report(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    assert_eq!(r.extra_fds, [3], "fd 3 preserved, nothing else leaked");
+    let r = report(&Config::probe(&["report"]));
+    assert!(r.extra_fds.is_empty(), "no fd leaks: {:?}", r.extra_fds);
+}
+
+#[test]
+fn terminal_goes_over_the_console_socket() {
+    if !is_root() {
+        return;
+    }
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let oci = Ocirun::new();
+    let bundle = Bundle::new(&Config::probe(&["report", "pause"]).terminal(true)).unwrap();
+    let id = unique_id("tty");
+    let _guard = oci.guard(&id);
+    let sock_path = oci.root().join("console.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock_path).unwrap();
+    let out = oci.out([
+        "create".as_ref(),
+        "--console-socket".as_ref(),
+        sock_path.as_os_str(),
+        "-b".as_ref(),
+        bundle.path().as_os_str(),
+        id.as_ref(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (conn, _) = listener.accept().unwrap();
+    let mut buf = [0u8; 256];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = nix::sys::socket::recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        nix::sys::socket::MsgFlags::empty(),
+    )
+    .unwrap();
+    let fd = msg
+        .cmsgs()
+        .unwrap()
+        .find_map(|c| match c {
+            nix::sys::socket::ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+            _ => None,
+        })
+        .expect("an fd over SCM_RIGHTS");
+    // SAFETY: the fd was just received and is ours.
+    let master = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    oci.ok(["start", &id]);
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(&master), &mut line).unwrap();
+    let r = parse_report(&line).unwrap();
+    assert_eq!(r.stdio_tty, [true, true, true]);
+    assert!(
+        r.dev.contains_key("console"),
+        "/dev/console bound to the pty"
+    );
+}

@@ -1,0 +1,138 @@
+//! runc's `run`: create + start + wait, exiting with the container's status (128+N when killed
+//! by signal N), forwarding signals to the container process, deleting the container at the
+//! end; and `--detach`.
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+mod common;
+
+use common::{is_root, stderr, unique_id, wait_exit, Ocirun};
+use fixtures::{parse_report, parse_signal, Bundle, Config};
+use std::io::{BufRead, BufReader, Read};
+use std::process::Stdio;
+
+fn run(oci: &Ocirun, config: &Config, id: &str) -> std::process::Output {
+    let bundle = Bundle::new(config).unwrap();
+    let _guard = oci.guard(id);
+    oci.out([
+        "run".as_ref(),
+        "-b".as_ref(),
+        bundle.path().as_os_str(),
+        id.as_ref(),
+    ])
+}
+
+#[test]
+fn exit_status_is_the_containers() {
+    if !is_root() {
+        return;
+    }
+    let oci = Ocirun::new();
+    for (steps, code) in [
+        (vec!["exit:0"], 0),
+        (vec!["report", "exit:7"], 7),
+        (vec!["exit:255"], 255),
+    ] {
+        let id = unique_id("exit");
+        let out = run(&oci, &Config::probe(&steps), &id);
+        assert_eq!(out.status.code(), Some(code), "{steps:?}: {}", stderr(&out));
+        assert!(!oci.state_dir(&id).exists(), "run deletes the container");
+        assert!(!common::cgroup_exists(&id));
+    }
+}
+
+#[test]
+fn killed_by_a_signal_is_128_plus_n() {
+    if !is_root() {
+        return;
+    }
+    let oci = Ocirun::new();
+    // Without a pid namespace the shell is not an init, so SIGKILL from itself kills it.
+    let config = Config::new()
+        .args(["/bin/sh", "-c", "kill -KILL $$"])
+        .remove_namespace("pid");
+    let out = run(&oci, &config, &unique_id("sig"));
+    assert_eq!(out.status.code(), Some(128 + 9), "{}", stderr(&out));
+}
+
+#[test]
+fn signals_are_forwarded_to_the_container() {
+    if !is_root() {
+        return;
+    }
+    let oci = Ocirun::new();
+    let bundle = Bundle::new(&Config::probe(&["report", "pause"])).unwrap();
+    let id = unique_id("fwd");
+    let _guard = oci.guard(&id);
+    let mut child = oci
+        .cmd([
+            "run".as_ref(),
+            "-b".as_ref(),
+            bundle.path().as_os_str(),
+            id.as_ref(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    parse_report(&first).unwrap();
+    // SAFETY: kill with a pid we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(parse_signal(&rest), Some(libc::SIGTERM));
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM));
+    assert!(!oci.state_dir(&id).exists());
+}
+
+#[test]
+fn detach_returns_with_the_container_running() {
+    if !is_root() {
+        return;
+    }
+    let oci = Ocirun::new();
+    let bundle = Bundle::new(&Config::probe(&["pause"])).unwrap();
+    let id = unique_id("detach");
+    let _guard = oci.guard(&id);
+    let out = oci.out([
+        "run".as_ref(),
+        "-d".as_ref(),
+        "-b".as_ref(),
+        bundle.path().as_os_str(),
+        id.as_ref(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(oci.status(&id), "running");
+    let pid = oci.state(&id)["pid"].as_i64().unwrap() as i32;
+    oci.ok(["kill", &id, "KILL"]);
+    assert!(wait_exit(pid));
+    oci.ok(["delete", &id]);
+}
+
+#[test]
+fn a_failing_exec_is_reported_by_start() {
+    if !is_root() {
+        return;
+    }
+    let oci = Ocirun::new();
+    let out = run(
+        &oci,
+        &Config::new().args(["/no/such/binary"]),
+        &unique_id("noexec"),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("exec /no/such/binary: no such file or directory"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(
+        &oci,
+        &Config::new().args(["nosuchcmd"]),
+        &unique_id("nopath"),
+    );
+    assert!(stderr(&out).contains("exec nosuchcmd: executable file not found in $PATH"));
+}

@@ -1,0 +1,334 @@
+//! The lifecycle steps of a case: each runtime call and what it must return, the `state`
+//! checks, the exit status.
+
+use super::case_run::with_id;
+use super::*;
+
+impl Run<'_> {
+    /// Runs the steps; stops at the first step whose outcome is not what the case expects.
+    ///
+    /// A `create` expecting `any` that fails means the runtime refused the config up front
+    /// (runtime.md "Create": it MAY validate): later steps expecting an error count as passed
+    /// (the error came at create), steps expecting success are not judged.
+    pub(super) fn steps(&mut self) {
+        let steps = self.case.steps.clone();
+        let mut refused_at_create = false;
+        for (i, step) in steps.iter().enumerate() {
+            if refused_at_create {
+                let ids = if step.requirements.is_empty() {
+                    self.case.file.requirements.clone()
+                } else {
+                    step.requirements.clone()
+                };
+                let (status, observed) = match step.expect {
+                    Outcome::Error => (Status::Pass, "create already refused the config"),
+                    Outcome::Any => continue,
+                    Outcome::Ok => (Status::Skip, "not judged: create refused the config"),
+                };
+                self.checks.push(Check::with(
+                    format!("step {}: {}", i + 1, step.op.as_str()),
+                    status,
+                    ids,
+                    "",
+                    observed,
+                ));
+                continue;
+            }
+            let before = self.checks.len();
+            self.step(i + 1, step);
+            if step.op == Op::Create
+                && step.expect == Outcome::Any
+                && !self.container(&step.id).created
+            {
+                refused_at_create = true;
+            }
+            let broke = self.checks[before..]
+                .iter()
+                .any(|c| matches!(c.status, Status::Fail | Status::Error));
+            if broke {
+                break;
+            }
+        }
+        self.explicit_expectations();
+    }
+
+    pub(super) fn outcome(
+        &mut self,
+        n: usize,
+        step: &Step,
+        call: &Call,
+        default: &[cite::Cite],
+    ) -> bool {
+        let mut ids = step.requirements.clone();
+        if ids.is_empty() {
+            ids = self.ctx.refs.all(default);
+        }
+        let what = format!("step {n}: {}", call.command_short());
+        let (status, expected) = match step.expect {
+            Outcome::Ok => (call.ok(), "success"),
+            Outcome::Error => (!call.ok() && !call.timed_out, "an error"),
+            Outcome::Any => (true, "success or an error"),
+        };
+        self.checks.push(Check::with(
+            what,
+            if status { Status::Pass } else { Status::Fail },
+            ids,
+            expected,
+            call.summary(),
+        ));
+        status
+    }
+
+    pub(super) fn step(&mut self, n: usize, step: &Step) {
+        let id = self.id_of(&step.id);
+        match step.op {
+            Op::Create => self.create(n, step, &id),
+            Op::Start => {
+                if let Some(call) = self.call(&with_id(&["start"], &id, &[])) {
+                    self.outcome(n, step, &call, &[cite::PROCESS_RUN]);
+                }
+            }
+            Op::State => {
+                let Some(call) = self.call(&with_id(&["state"], &id, &[])) else {
+                    return;
+                };
+                if !self.outcome(n, step, &call, &[cite::QUERY_STATE_RETURNS]) || !call.ok() {
+                    return;
+                }
+                if let Some(status) = &step.status {
+                    self.judge_state(&call.stdout, &step.id, status);
+                }
+            }
+            Op::Kill => {
+                let signal = step.signal.clone().unwrap_or_else(|| "KILL".into());
+                if let Some(call) = self.call(&with_id(&["kill"], &id, &[&signal])) {
+                    self.outcome(n, step, &call, &[cite::KILL_SENDS]);
+                }
+            }
+            Op::Delete => {
+                let flags: &[&str] = if step.force {
+                    &["delete", "--force"]
+                } else {
+                    &["delete"]
+                };
+                let args = with_id(flags, &id, &[]);
+                if let Some(call) = self.call(&args) {
+                    let passed = self.outcome(n, step, &call, &[cite::DELETE_RESOURCES]);
+                    if passed && call.ok() && matches!(step.id, Target::Case | Target::Second) {
+                        self.container(&step.id).deleted = true;
+                    }
+                }
+            }
+            Op::Wait => self.wait(n, step),
+            Op::Observe => self.observe(n, &step.id),
+            Op::Edit => self.edit_config(n, &step.id),
+            Op::File => {
+                let rel = step.path.clone().unwrap_or_default();
+                let seen = std::fs::read_to_string(self.dir.join(&rel)).unwrap_or_default();
+                let ids = if step.requirements.is_empty() {
+                    self.case.file.requirements.clone()
+                } else {
+                    step.requirements.clone()
+                };
+                self.checks.push(Check::compare(
+                    format!("step {n}: file {rel}"),
+                    ids,
+                    step.content.clone().unwrap_or_default(),
+                    seen,
+                ));
+            }
+        }
+    }
+
+    /// Rewrites config.json after create: another program, another environment.
+    pub(super) fn edit_config(&mut self, n: usize, target: &Target) {
+        let c = self.container(target);
+        let mut edited = c.config.clone();
+        edited["process"]["args"] = serde_json::json!([bundle::PROBE_PATH, "exit:42"]);
+        edited["process"]["env"] = serde_json::json!(["OCIKIT_EDITED=1"]);
+        let path = c.bundle.join("config.json");
+        if let Err(e) = std::fs::write(&path, edited.to_string()) {
+            self.checks.push(Check::with(
+                format!("step {n}: edit config.json"),
+                Status::Error,
+                vec![],
+                "",
+                e.to_string(),
+            ));
+        }
+    }
+
+    pub(super) fn create(&mut self, n: usize, step: &Step, id: &str) {
+        let target = step.id.clone();
+        let second = target == Target::Second;
+        let already = self.container(&target).created;
+        let config = self.config_of(second);
+        let c = self.container(&target);
+        let bundle = c.bundle.clone();
+        if bundle.as_os_str().is_empty() {
+            self.checks.push(Check::with(
+                format!("step {n}: create"),
+                Status::Error,
+                vec![],
+                "a [second] table in the case for id = \"second\"",
+                "none",
+            ));
+            return;
+        }
+        c.config = config.clone();
+        let config_path = bundle.join("config.json");
+        if let Err(e) = std::fs::write(&config_path, config.to_string()) {
+            self.checks.push(Check::with(
+                "write config.json",
+                Status::Error,
+                vec![],
+                "",
+                e.to_string(),
+            ));
+            return;
+        }
+        let pid_file = self
+            .dir
+            .join(format!("{}.pid", if id.is_empty() { "noid" } else { id }));
+        self.calls += 1;
+        let stem = format!("{}-create", if second { "bundle2" } else { "bundle" });
+        let bundle_s = bundle.display().to_string();
+        let pid_s = pid_file.display().to_string();
+        let call = match self.ctx.target.runtime.call(
+            Some(&self.root),
+            &with_id(
+                &["create", "--bundle", &bundle_s, "--pid-file", &pid_s],
+                id,
+                &[],
+            ),
+            &self.dir,
+            &stem,
+        ) {
+            Ok(c) => c,
+            Err(e) => {
+                self.checks.push(Check::with(
+                    "run create",
+                    Status::Error,
+                    vec![],
+                    "",
+                    e.to_string(),
+                ));
+                return;
+            }
+        };
+        self.outcome(n, step, &call, &[cite::CREATE_NEW]);
+        if call.ok() && !already {
+            let pid = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|s| s.trim().parse::<i32>().ok());
+            let c = self.container(&target);
+            c.created = true;
+            c.pid = pid;
+            let stdout = c.stdout.clone();
+            // The user program must not have run yet (runtime.md "Lifecycle" step 2, "Create").
+            let printed = std::fs::read_to_string(&stdout).unwrap_or_default();
+            self.checks.push(Check::with(
+                "after create, the user program has not run",
+                if printed.trim().is_empty() {
+                    Status::Pass
+                } else {
+                    Status::Fail
+                },
+                self.ctx
+                    .refs
+                    .all(&[cite::LIFECYCLE_NOT_RUN, cite::ARGS_NOT_BEFORE_START]),
+                "no output from the probe",
+                printed.chars().take(120).collect::<String>(),
+            ));
+        }
+        if !call.ok() && !already && matches!(target, Target::Case | Target::Second) {
+            // A failed create leaves no container behind (runtime.md "Create", "Errors").
+            if let Some(state) = self.call(&["state", id]) {
+                self.checks.push(Check::with(
+                    "after a failed create, state knows no such container",
+                    if state.ok() {
+                        Status::Fail
+                    } else {
+                        Status::Pass
+                    },
+                    self.ctx
+                        .refs
+                        .all(&[cite::CREATE_CANNOT_APPLY, cite::ERRORS_NO_TRACE]),
+                    "an error",
+                    state.summary(),
+                ));
+            }
+        }
+    }
+
+    /// Checks a `state` output; at `running`, the pid is the user program (runtime.md "State").
+    pub(super) fn judge_state(&mut self, stdout: &str, target: &Target, status: &str) {
+        let bundle = self.container(target).bundle.display().to_string();
+        let id = self.id_of(target);
+        let annotations = self.container(target).config.get("annotations").cloned();
+        let want = state::Expected {
+            id: &id,
+            status,
+            bundle: &bundle,
+            annotations: annotations.as_ref(),
+        };
+        let (checks, pid) = state::check(stdout, &want, self.ctx.refs);
+        self.checks.extend(checks);
+        let c = self.container(target);
+        let live = matches!(status, "created" | "running");
+        if let (Some(pid), Some(known), true) = (pid, c.pid, live) {
+            let same = pid == known;
+            self.checks.push(Check::with(
+                "state.pid is the pid written to --pid-file",
+                if same { Status::Pass } else { Status::Fail },
+                self.ctx.refs.ids(cite::STATE_PID),
+                known.to_string(),
+                pid.to_string(),
+            ));
+        }
+    }
+
+    pub(super) fn wait(&mut self, n: usize, step: &Step) {
+        let timeout = self.ctx.opts.timeout;
+        let c = self.container(&step.id);
+        let Some(pid) = c.pid else {
+            self.checks.push(Check::with(
+                format!("step {n}: wait"),
+                Status::Error,
+                vec![],
+                "a container pid (from --pid-file)",
+                "none",
+            ));
+            return;
+        };
+        let exit = observe::wait_exit(pid, timeout);
+        c.exited = !matches!(exit, Exit::TimedOut);
+        let mut ids = step.requirements.clone();
+        if ids.is_empty() {
+            ids = self.ctx.refs.all(&[cite::KILL_SENDS, cite::PROCESS_RUN]);
+        }
+        match (exit, step.exit_code) {
+            (Exit::TimedOut, _) => self.checks.push(Check::with(
+                format!("step {n}: the container process exits"),
+                Status::Fail,
+                ids,
+                format!("an exit within {}s", timeout.as_secs()),
+                "still running",
+            )),
+            (Exit::Gone, Some(_)) => self.checks.push(Check::with(
+                format!("step {n}: exit status"),
+                Status::Error,
+                ids,
+                "the container process reparented to the runner (subreaper)",
+                "it exited elsewhere: status unknown",
+            )),
+            (Exit::Status(code), Some(want)) => self.checks.push(Check::compare(
+                format!("step {n}: exit status"),
+                ids,
+                want,
+                code,
+            )),
+            _ => {}
+        }
+    }
+}

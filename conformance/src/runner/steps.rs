@@ -191,7 +191,13 @@ impl Run<'_> {
             .dir
             .join(format!("{}.pid", if id.is_empty() { "noid" } else { id }));
         self.calls += 1;
-        let stem = format!("{}-create", if second { "bundle2" } else { "bundle" });
+        // Each create gets its own output files: a second create with the same id must not
+        // truncate the file the first container's process writes to.
+        let stem = format!(
+            "{}-create{:02}",
+            if second { "bundle2" } else { "bundle" },
+            self.calls
+        );
         let bundle_s = bundle.display().to_string();
         let pid_s = pid_file.display().to_string();
         let call = match self.ctx.target.runtime.call(
@@ -221,9 +227,11 @@ impl Run<'_> {
             let pid = std::fs::read_to_string(&pid_file)
                 .ok()
                 .and_then(|s| s.trim().parse::<i32>().ok());
+            let out = self.dir.join(format!("{stem}.out"));
             let c = self.container(&target);
             c.created = true;
             c.pid = pid;
+            c.stdout = out;
             let stdout = c.stdout.clone();
             // The user program must not have run yet (runtime.md "Lifecycle" step 2, "Create").
             let printed = std::fs::read_to_string(&stdout).unwrap_or_default();

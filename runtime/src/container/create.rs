@@ -137,8 +137,8 @@ fn build(
     progress: &mut Progress,
 ) -> Result<i32, Error> {
     container.save()?;
-    let fifo = make_fifo(&container.fifo_path())?;
     let spec = &loaded.spec;
+    let fifo = make_fifo(&container.fifo_path(), container_root_ids(spec))?;
     let hooks = spec.hooks().clone().unwrap_or_default();
     let create_hooks = [
         hooks.prestart(),
@@ -273,9 +273,25 @@ fn require_mount_namespace(spec: &oci_spec::runtime::Spec) -> Result<(), Error> 
     }
 }
 
+/// The host uid and gid of the container's root when it runs in a new user namespace
+/// (config-linux.md "User namespace mappings"), so that it can open the exec fifo.
+fn container_root_ids(spec: &oci_spec::runtime::Spec) -> Option<(u32, u32)> {
+    let linux = spec.linux().as_ref()?;
+    let host_of_zero = |maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        maps.iter()
+            .flatten()
+            .find(|m| m.container_id() == 0)
+            .map(|m| m.host_id())
+    };
+    Some((
+        host_of_zero(linux.uid_mappings())?,
+        host_of_zero(linux.gid_mappings())?,
+    ))
+}
+
 /// The exec fifo (owner write, so only root-equivalents can release the init), returned as
-/// an O_PATH fd for the init to reopen after pivot_root.
-fn make_fifo(path: &Path) -> Result<OwnedFd, Error> {
+/// an O_PATH fd for the init to reopen after pivot_root. Owned by the container's root.
+fn make_fifo(path: &Path, owner: Option<(u32, u32)>) -> Result<OwnedFd, Error> {
     nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(0o622)).map_err(|e| {
         Error::Failed(format!(
             "mkfifo {}: {}",
@@ -283,6 +299,10 @@ fn make_fifo(path: &Path) -> Result<OwnedFd, Error> {
             crate::errno_text_raw(e as i32)
         ))
     })?;
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid))
+            .map_err(|e| Error::os(format!("chown {}", path.display()), &e))?;
+    }
     std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_PATH | libc::O_CLOEXEC)

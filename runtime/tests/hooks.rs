@@ -1,0 +1,168 @@
+//! config.md "POSIX-platform Hooks" and runtime.md "Lifecycle": every kind runs in order, at
+//! its step, with the state on stdin, its args and env; a failing create-time hook fails
+//! create and leaves nothing; poststop failures are warnings; timeouts are enforced.
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+mod common;
+
+use common::{is_root, stderr, unique_id, wait_exit, Ocirun};
+use fixtures::{Bundle, Config};
+use serde_json::{json, Value};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+/// A host shell script that appends `<name> <status from stdin>` to `log`.
+fn recorder(dir: &Path, log: &Path) -> String {
+    let path = dir.join("hook.sh");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\nstate=$(cat)\nstatus=$(echo \"$state\" | sed -n 's/.*\"status\":\"\\([a-z]*\\)\".*/\\1/p')\necho \"$1 $status $HOOK_ENV\" >> {}\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+fn hook(path: &str, name: &str) -> Value {
+    json!({"path": path, "args": ["hook.sh", name], "env": ["HOOK_ENV=e"]})
+}
+
+#[test]
+fn all_hooks_run_in_lifecycle_order_with_the_state() {
+    if !is_root() {
+        return;
+    }
+    let oci = Ocirun::new();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let script = recorder(dir.path(), &log);
+    // startContainer resolves in the container: busybox sh inside writes to a host-visible
+    // bind mount of `dir`.
+    let inside = json!({"path": "/bin/sh", "args": ["sh", "-c",
+        "echo \"startContainer $(cat | grep -o created) $HOOK_ENV\" >> /hostdir/log"],
+        "env": ["HOOK_ENV=e"]});
+    let config = Config::probe(&["pause"])
+        .mount("/hostdir", "bind", &dir.path().to_string_lossy(), &["bind"])
+        .set(
+            "/hooks",
+            json!({
+                "prestart": [hook(&script, "prestart")],
+                "createRuntime": [hook(&script, "createRuntime")],
+                "createContainer": [hook(&script, "createContainer")],
+                "startContainer": [inside],
+                "poststart": [hook(&script, "poststart")],
+                "poststop": [hook(&script, "poststop")],
+            }),
+        );
+    let bundle = Bundle::new(&config).unwrap();
+    let id = unique_id("hooks");
+    let _guard = oci.create(bundle.path(), &id);
+    let lines = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(
+        lines(),
+        "prestart creating e\ncreateRuntime creating e\ncreateContainer creating e\n"
+    );
+    oci.ok(["start", &id]);
+    assert!(
+        lines().ends_with("startContainer created e\npoststart running e\n"),
+        "{}",
+        lines()
+    );
+    let pid = oci.state(&id)["pid"].as_i64().unwrap() as i32;
+    oci.ok(["kill", &id, "KILL"]);
+    assert!(wait_exit(pid));
+    oci.ok(["delete", &id]);
+    assert!(lines().ends_with("poststop stopped e\n"), "{}", lines());
+}
+
+#[test]
+fn a_failing_create_hook_fails_create_and_leaves_nothing() {
+    if !is_root() {
+        return;
+    }
+    let oci = Ocirun::new();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let script = recorder(dir.path(), &log);
+    let config = Config::probe(&["pause"]).set(
+        "/hooks",
+        json!({
+            "createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "echo nope >&2; exit 3"]}],
+            "poststop": [hook(&script, "poststop")],
+        }),
+    );
+    let bundle = Bundle::new(&config).unwrap();
+    let id = unique_id("hookfail");
+    let out = oci.out([
+        "create".as_ref(),
+        "-b".as_ref(),
+        bundle.path().as_os_str(),
+        id.as_ref(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("createRuntime hook /bin/sh: exited with status 3: nope"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!oci.state_dir(&id).exists());
+    assert!(!common::cgroup_exists(&id));
+    assert!(common::processes_mentioning(&id).is_empty());
+    // runtime.md "Lifecycle" step 4 continues at step 12, then 13: poststop runs.
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "poststop stopped e\n"
+    );
+}
+
+#[test]
+fn hook_timeout_is_enforced_and_poststop_failure_is_a_warning() {
+    if !is_root() {
+        return;
+    }
+    let oci = Ocirun::new();
+    let config = Config::probe(&["exit:0"]).set(
+        "/hooks",
+        json!({
+            "prestart": [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}],
+        }),
+    );
+    let bundle = Bundle::new(&config).unwrap();
+    let id = unique_id("hooktime");
+    let out = oci.out([
+        "create".as_ref(),
+        "-b".as_ref(),
+        bundle.path().as_os_str(),
+        id.as_ref(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("prestart hook /bin/sleep: timed out after 1s"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!oci.state_dir(&id).exists());
+
+    let config = Config::probe(&["exit:0"]).set(
+        "/hooks",
+        json!({"poststop": [{"path": "/bin/false"}, {"path": "/bin/true"}]}),
+    );
+    let bundle = Bundle::new(&config).unwrap();
+    let id = unique_id("poststop");
+    let out = oci.out([
+        "run".as_ref(),
+        "-b".as_ref(),
+        bundle.path().as_os_str(),
+        id.as_ref(),
+    ]);
+    assert!(
+        out.status.success(),
+        "poststop failure must not fail: {}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("warning: poststop hook /bin/false: exited with status 1"));
+    assert!(!oci.state_dir(&id).exists());
+}

@@ -49,8 +49,9 @@ pub struct Global {
     /// Use systemd for cgroups (cgroupsPath as slice:prefix:name)
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
-    /// Accepted for runc compatibility (true, false or auto)
-    #[arg(long, global = true, num_args = 0..=1, default_missing_value = "true")]
+    /// Accepted for runc compatibility (true, false or auto); before the command, as runc
+    /// callers pass it (`spec --rootless` is the spec command's own flag)
+    #[arg(long)]
     pub rootless: Option<String>,
     /// Accepted for runc compatibility (checkpointing is not supported)
     #[arg(long, global = true)]
@@ -121,7 +122,7 @@ pub fn main() -> anyhow::Result<i32> {
         Command::Run(a) => run::run(g, &a),
         Command::List(a) => list::run(g, &a),
         Command::Features => features::run(),
-        Command::Spec(a) => spec::run(&a, g.rootless.as_deref().is_some_and(|r| r != "false")),
+        Command::Spec(a) => spec::run(&a),
         Command::Ps(a) => ps::run(g, &a),
     }
 }

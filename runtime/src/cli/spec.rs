@@ -9,11 +9,13 @@ pub struct Args {
     /// Directory to write config.json in
     #[arg(short = 'b', long, default_value = ".")]
     pub bundle: PathBuf,
+    /// A config for an unprivileged user (user namespace mapping the caller to root)
+    #[arg(long)]
+    pub rootless: bool,
 }
 
-/// `rootless`: the global `--rootless` (runc's `spec --rootless` is the same flag).
-pub fn run(args: &Args, rootless: bool) -> anyhow::Result<i32> {
-    let ids = rootless.then(|| {
+pub fn run(args: &Args) -> anyhow::Result<i32> {
+    let ids = args.rootless.then(|| {
         (
             nix::unistd::getuid().as_raw(),
             nix::unistd::getgid().as_raw(),

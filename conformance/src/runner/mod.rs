@@ -365,7 +365,10 @@ impl Ctx<'_> {
     }
 
     fn prepare_run<'a>(&'a self, case: &'a Case) -> std::io::Result<Run<'a>> {
-        let tag = format!("ocikit-{}-{}", std::process::id(), self.serial);
+        let tag = match self.serial {
+            usize::MAX => format!("ocikit-{}-preflight", std::process::id()),
+            n => format!("ocikit-{}-{n}", std::process::id()),
+        };
         let dir = self
             .opts
             .work_dir

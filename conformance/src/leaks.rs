@@ -93,12 +93,19 @@ pub fn find(marks: &Marks) -> Leaks {
         .filter(|l| l.contains(&dir))
         .map(str::to_string)
         .collect();
-    let state = marks
-        .ids
-        .iter()
-        .map(|id| marks.state_root.join(id))
-        .filter(|p| p.exists())
-        .collect();
+    // Anything the runtime keeps under --root for these ids: `<id>`, `<id>.lock`, ...
+    let state = std::fs::read_dir(&marks.state_root)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    marks.ids.iter().any(|id| name.contains(id.as_str()))
+                })
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default();
     Leaks {
         processes,
         mounts,

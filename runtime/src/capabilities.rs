@@ -101,13 +101,15 @@ impl Masks {
         };
         // capabilities(7): an ambient capability must be permitted and inheritable.
         let grantable = masks.permitted & masks.inheritable;
-        for cap in 0..=last {
-            if masks.ambient & !grantable & (1 << cap) != 0 {
-                warn(format!(
-                    "ambient capability {} is not both permitted and inheritable, not granted",
-                    NAMES.get(cap as usize).unwrap_or(&"?")
-                ));
-            }
+        let refused: Vec<&str> = (0..=last)
+            .filter(|cap| masks.ambient & !grantable & (1 << cap) != 0)
+            .map(|cap| NAMES.get(cap as usize).copied().unwrap_or("?"))
+            .collect();
+        if !refused.is_empty() {
+            warn(format!(
+                "ambient capabilities not both permitted and inheritable, not granted: {}",
+                refused.join(", ")
+            ));
         }
         masks.ambient &= grantable;
         masks

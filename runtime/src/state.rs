@@ -77,6 +77,9 @@ pub struct State {
     /// The config's hooks at create (poststart and poststop run from later commands).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<oci_spec::runtime::Hooks>,
+    /// The config's process at create: the template of `exec` without `--process`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<oci_spec::runtime::Process>,
 }
 
 /// The state as `ocirun state` prints it and hooks receive it (runtime.md "State"), plus

@@ -3,6 +3,7 @@
 
 mod create;
 mod delete;
+mod exec;
 mod features;
 mod kill;
 mod list;
@@ -86,6 +87,8 @@ enum Command {
     Spec(spec::Args),
     /// List the processes of a container
     Ps(ps::Args),
+    /// Run a new process in a container
+    Exec(exec::Args),
 }
 
 pub fn main() -> anyhow::Result<i32> {
@@ -124,6 +127,7 @@ pub fn main() -> anyhow::Result<i32> {
         Command::Features => features::run(),
         Command::Spec(a) => spec::run(&a),
         Command::Ps(a) => ps::run(g, &a),
+        Command::Exec(a) => exec::run(g, &a),
     }
 }
 

@@ -81,6 +81,7 @@ pub fn create(
         cgroups_path: linux.cgroups_path().clone(),
         systemd_cgroup: opts.systemd_cgroup,
         hooks: spec.hooks().clone(),
+        process: spec.process().clone(),
     };
     let mut container = Container::create_dir(root, state)?;
     let mut progress = Progress::default();

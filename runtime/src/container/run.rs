@@ -40,21 +40,8 @@ pub fn run(root: &Path, id: &str, opts: &Options, detach: bool) -> Result<i32, E
         }
         return Ok(0);
     }
-    let mut mask = SigSet::empty();
-    mask.add(Signal::SIGCHLD);
-    FORWARDED.iter().for_each(|s| mask.add(*s));
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None).map_err(|e| {
-        Error::Failed(format!(
-            "block signals: {}",
-            crate::errno_text_raw(e as i32)
-        ))
-    })?;
-    nix::sys::prctl::set_child_subreaper(true).map_err(|e| {
-        Error::Failed(format!(
-            "become subreaper: {}",
-            crate::errno_text_raw(e as i32)
-        ))
-    })?;
+    let mask = forwarded_mask();
+    prepare_foreground(&mask)?;
     // Foreground with a terminal and no socket: receive the terminal ourselves.
     let (console_ours, console_theirs) = if opts.console_socket.is_none() {
         let (a, b) = std::os::unix::net::UnixStream::pair()
@@ -79,17 +66,48 @@ pub fn run(root: &Path, id: &str, opts: &Options, detach: bool) -> Result<i32, E
         cleanup(root, id);
         return Err(e);
     }
-    let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC)
+    let code = foreground(&mask, created.pid, terminal);
+    cleanup(root, id);
+    code
+}
+
+/// The signals `run` and `exec` block before forking and then read from a signalfd.
+pub(crate) fn forwarded_mask() -> SigSet {
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    FORWARDED.iter().for_each(|s| mask.add(*s));
+    mask
+}
+
+/// Blocks the forwarded signals and makes this process a child subreaper, before the forks
+/// of `run` or `exec`.
+pub(crate) fn prepare_foreground(mask: &SigSet) -> Result<(), Error> {
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(mask), None).map_err(|e| {
+        Error::Failed(format!(
+            "block signals: {}",
+            crate::errno_text_raw(e as i32)
+        ))
+    })?;
+    nix::sys::prctl::set_child_subreaper(true).map_err(|e| {
+        Error::Failed(format!(
+            "become subreaper: {}",
+            crate::errno_text_raw(e as i32)
+        ))
+    })
+}
+
+/// Waits for `pid` (reparented to us), forwarding signals and proxying its terminal; the
+/// exit code is its status or 128+signal.
+pub(crate) fn foreground(mask: &SigSet, pid: i32, terminal: Option<OwnedFd>) -> Result<i32, Error> {
+    let sfd = SignalFd::with_flags(mask, SfdFlags::SFD_CLOEXEC)
         .map_err(|e| Error::Failed(format!("signalfd: {}", crate::errno_text_raw(e as i32))))?;
-    let code = match terminal {
+    match terminal {
         Some(master) => {
             let _raw = crate::process::console::RawStdin::enter();
-            wait_with_terminal(&sfd, created.pid, &master)?
+            wait_with_terminal(&sfd, pid, &master)
         }
-        None => wait_for(&sfd, created.pid, None)?,
-    };
-    cleanup(root, id);
-    Ok(code)
+        None => wait_for(&sfd, pid, None),
+    }
 }
 
 /// Deletes the container after its process ended (or a failed start), as runc's `run` does.

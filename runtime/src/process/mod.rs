@@ -11,6 +11,7 @@ pub mod channel;
 pub mod console;
 pub mod exec;
 pub mod init;
+pub mod join;
 pub mod stage1;
 
 use oci_spec::runtime::Spec;

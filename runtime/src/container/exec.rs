@@ -1,0 +1,248 @@
+//! runc's `exec`: run another process in a created or running container — in all of its
+//! namespaces and its cgroup — described by a `process` JSON (config.md "Process") or by the
+//! container's own process with the command line's overrides. Used by `ctr task exec`,
+//! `docker exec` and `podman exec`.
+
+use super::run::{foreground, forwarded_mask, prepare_foreground};
+use super::Error;
+use crate::process::channel::{Channel, ChannelError, Msg};
+use crate::process::join::JoinContext;
+use crate::state::{Container, Status};
+use nix::unistd::ForkResult;
+use oci_spec::runtime::{LinuxNamespaceType, Process};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+/// runc's exec flags.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--process`: a JSON file with the whole process.
+    pub process_file: Option<PathBuf>,
+    /// The command and its arguments (when there is no `--process`).
+    pub args: Vec<String>,
+    /// `--env KEY=VALUE`, added to (or replacing in) the template's environment.
+    pub env: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    /// `--user uid[:gid]`.
+    pub user: Option<(u32, Option<u32>)>,
+    pub additional_gids: Vec<u32>,
+    pub tty: bool,
+    pub detach: bool,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub preserve_fds: i32,
+}
+
+/// Returns the exit code (0 with `--detach`).
+pub fn exec(root: &Path, id: &str, opts: &Options) -> Result<i32, Error> {
+    crate::id::validate(id)?;
+    let container = Container::load(root, id)?;
+    let status = container.status();
+    if !matches!(status, Status::Created | Status::Running) {
+        return Err(Error::WrongState {
+            op: "exec in",
+            id: id.to_string(),
+            status,
+        });
+    }
+    let process = build_process(&container, opts)?;
+    let namespaces = init_namespaces(container.state.pid)?;
+    let terminal = process.terminal() == Some(true);
+    let mask = forwarded_mask();
+    let foreground_tty = terminal && !opts.detach && opts.console_socket.is_none();
+    let (ours, console) = match (terminal, &opts.console_socket) {
+        (false, _) => (None, None),
+        (true, Some(path)) => {
+            let stream = std::os::unix::net::UnixStream::connect(path)
+                .map_err(|e| Error::os(format!("connect console socket {}", path.display()), &e))?;
+            (None, Some(OwnedFd::from(stream)))
+        }
+        (true, None) if foreground_tty => {
+            let (a, b) = std::os::unix::net::UnixStream::pair()
+                .map_err(|e| Error::os("console socket pair", &e))?;
+            (Some(OwnedFd::from(a)), Some(OwnedFd::from(b)))
+        }
+        (true, None) => {
+            return Err(Error::Failed(
+                "--tty with --detach needs --console-socket".into(),
+            ))
+        }
+    };
+    if !opts.detach {
+        prepare_foreground(&mask)?;
+    }
+    let ctx = JoinContext {
+        process: &process,
+        namespaces,
+        console_socket: console,
+        capabilities: process
+            .capabilities()
+            .as_ref()
+            .map(|c| crate::capabilities::Masks::from_spec(c, |w| crate::logging::warn(&w))),
+        preserve_fds: opts.preserve_fds,
+        lock_fd: None,
+    };
+    let pid = spawn(&container, &ctx)?;
+    drop(ctx);
+    if let Some(path) = &opts.pid_file {
+        std::fs::write(path, pid.to_string()).map_err(|e| Error::os(path.display(), &e))?;
+    }
+    if opts.detach {
+        return Ok(0);
+    }
+    let master = match &ours {
+        Some(sock) => Some(crate::process::console::recv_fd(sock.as_fd()).map_err(Error::Failed)?),
+        None => None,
+    };
+    foreground(&mask, pid, master)
+}
+
+/// Forks the joining chain, places it in the cgroup, and waits until the process has exec'd.
+fn spawn(container: &Container, ctx: &JoinContext) -> Result<i32, Error> {
+    let cgroup = crate::cgroups::manager(
+        container.state.cgroups_path.as_deref(),
+        &container.state.id,
+        container.state.systemd_cgroup,
+    )?;
+    let (parent, child) = Channel::pair()?;
+    // SAFETY: ocirun is single-threaded, so the child may run arbitrary code after fork.
+    let first = match unsafe { nix::unistd::fork() } {
+        Ok(ForkResult::Child) => {
+            drop(parent);
+            crate::process::join::run(ctx, child)
+        }
+        Ok(ForkResult::Parent { child: pid }) => pid.as_raw(),
+        Err(e) => {
+            return Err(Error::Failed(format!(
+                "fork: {}",
+                crate::errno_text_raw(e as i32)
+            )))
+        }
+    };
+    drop(child);
+    let reap = || {
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(first), None);
+    };
+    if let Err(e) = cgroup.join(first) {
+        super::kill_and_wait(&[first]);
+        reap();
+        return Err(e.into());
+    }
+    parent.send(&Msg::CgroupReady)?;
+    let pid = match parent.recv() {
+        Ok(Msg::InitPid(pid)) => pid,
+        Ok(Msg::Error(msg)) => {
+            reap();
+            return Err(Error::Failed(msg));
+        }
+        Ok(other) => return Err(Error::Failed(format!("unexpected message {other:?}"))),
+        Err(e) => {
+            reap();
+            return Err(e.into());
+        }
+    };
+    reap();
+    parent.send(&Msg::Proceed)?;
+    match parent.recv() {
+        // The close-on-exec channel closed: the process runs.
+        Err(ChannelError::Closed) => Ok(pid),
+        Ok(Msg::Error(msg)) => Err(Error::Failed(msg)),
+        Ok(other) => Err(Error::Failed(format!("unexpected message {other:?}"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The process to run: `--process` as is, or the container's process with the overrides.
+fn build_process(container: &Container, opts: &Options) -> Result<Process, Error> {
+    let mut process = match &opts.process_file {
+        Some(path) => read_process(path)?,
+        None => {
+            let mut p = container.state.process.clone().unwrap_or_default();
+            if opts.args.is_empty() {
+                return Err(Error::Failed("exec needs a command or --process".into()));
+            }
+            p.set_args(Some(opts.args.clone()));
+            p.set_terminal(Some(opts.tty));
+            p
+        }
+    };
+    if opts.tty {
+        process.set_terminal(Some(true));
+    }
+    if !opts.env.is_empty() {
+        let mut env = process.env().clone().unwrap_or_default();
+        for item in &opts.env {
+            let key = item.split('=').next().unwrap_or_default();
+            env.retain(|e| e.split('=').next() != Some(key));
+            env.push(item.clone());
+        }
+        process.set_env(Some(env));
+    }
+    if let Some(cwd) = &opts.cwd {
+        process.set_cwd(cwd.clone());
+    }
+    if let Some((uid, gid)) = opts.user {
+        let mut user = process.user().clone();
+        user.set_uid(uid);
+        if let Some(gid) = gid {
+            user.set_gid(gid);
+        }
+        process.set_user(user);
+    }
+    if !opts.additional_gids.is_empty() {
+        let mut user = process.user().clone();
+        user.set_additional_gids(Some(opts.additional_gids.clone()));
+        process.set_user(user);
+    }
+    if process.args().as_ref().is_none_or(Vec::is_empty) {
+        return Err(Error::Failed(
+            "process.args: at least one entry is required".into(),
+        ));
+    }
+    if !process.cwd().is_absolute() {
+        return Err(Error::Failed(format!(
+            "process.cwd: {} is not an absolute path",
+            process.cwd().display()
+        )));
+    }
+    Ok(process)
+}
+
+/// `--process FILE`: parsed with the JSON path in errors, like config.json.
+fn read_process(path: &Path) -> Result<Process, Error> {
+    let bytes = std::fs::read(path).map_err(|e| Error::os(path.display(), &e))?;
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| Error::Failed(format!("{}: {}: {}", path.display(), e.path(), e.inner())))
+}
+
+/// The init's namespaces that differ from ours, opened now (user first).
+fn init_namespaces(pid: i32) -> Result<Vec<(LinuxNamespaceType, OwnedFd)>, Error> {
+    use std::os::unix::fs::MetadataExt;
+    use LinuxNamespaceType as T;
+    let mut out = Vec::new();
+    for typ in [
+        T::User,
+        T::Ipc,
+        T::Uts,
+        T::Network,
+        T::Pid,
+        T::Cgroup,
+        T::Time,
+        T::Mount,
+    ] {
+        let name = crate::namespaces::proc_name(typ);
+        let theirs = format!("/proc/{pid}/ns/{name}");
+        let (Ok(a), Ok(b)) = (
+            std::fs::metadata(&theirs),
+            std::fs::metadata(format!("/proc/self/ns/{name}")),
+        ) else {
+            continue;
+        };
+        if a.ino() != b.ino() || a.dev() != b.dev() {
+            let file = std::fs::File::open(&theirs).map_err(|e| Error::os(&theirs, &e))?;
+            out.push((typ, OwnedFd::from(file)));
+        }
+    }
+    Ok(out)
+}

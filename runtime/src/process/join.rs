@@ -1,0 +1,85 @@
+//! The fork chain of `exec`: a new process in a running container. The first child waits to
+//! be placed in the container's cgroup, joins the init's namespaces (user first), forks (the
+//! pid and time namespaces only apply to children) and reports the grandchild's pid; the
+//! grandchild sets up its terminal and becomes the process (config.md "Process").
+//!
+//! Failures before execve travel over the sync channel; a successful execve closes the
+//! grandchild's close-on-exec end, which the parent reads as EOF.
+
+use super::channel::{Channel, Msg};
+use crate::namespaces;
+use nix::unistd::ForkResult;
+use oci_spec::runtime::{LinuxNamespaceType, Process};
+use std::os::fd::OwnedFd;
+
+/// What the exec children need, prepared before fork.
+#[derive(Debug)]
+pub struct JoinContext<'a> {
+    pub process: &'a Process,
+    /// The init's namespaces that differ from ours, opened, user first.
+    pub namespaces: Vec<(LinuxNamespaceType, OwnedFd)>,
+    pub console_socket: Option<OwnedFd>,
+    pub capabilities: Option<crate::capabilities::Masks>,
+    pub preserve_fds: i32,
+    pub lock_fd: Option<std::os::fd::RawFd>,
+}
+
+/// Runs in the forked first child; never returns.
+pub fn run(ctx: &JoinContext, chan: Channel) -> ! {
+    if let Some(fd) = ctx.lock_fd {
+        // SAFETY: our copy of the parent's lock fd; nothing else in this process uses it.
+        unsafe { libc::close(fd) };
+    }
+    super::reset_signals();
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    let code = match join(ctx, &chan) {
+        Ok(ForkResult::Child) => become_process(ctx, chan),
+        Ok(ForkResult::Parent { child }) => match chan.send(&Msg::InitPid(child.as_raw())) {
+            Ok(()) => 0,
+            Err(_) => 1,
+        },
+        Err(msg) => {
+            let _ = chan.send(&Msg::Error(msg));
+            1
+        }
+    };
+    super::exit_child(code)
+}
+
+fn join(ctx: &JoinContext, chan: &Channel) -> Result<ForkResult, String> {
+    chan.expect(Msg::CgroupReady).map_err(|e| e.to_string())?;
+    for (typ, fd) in &ctx.namespaces {
+        namespaces::join(*typ, fd).map_err(|e| e.to_string())?;
+    }
+    // SAFETY: ocirun is single-threaded, so the child may run arbitrary code after fork.
+    unsafe { nix::unistd::fork() }.map_err(|e| format!("fork: {}", crate::errno_text_raw(e as i32)))
+}
+
+/// The grandchild: in every namespace of the container; becomes the process.
+fn become_process(ctx: &JoinContext, chan: Channel) -> ! {
+    let result = (|| {
+        chan.expect(Msg::Proceed).map_err(|e| e.to_string())?;
+        if ctx.process.terminal() == Some(true) {
+            super::console::setup(ctx.process, ctx.console_socket.as_ref())?;
+        }
+        super::exec::apply_oom_score_adj(ctx.process)?;
+        super::exec::apply_rlimits(ctx.process)?;
+        let first = 3 + ctx.preserve_fds.max(0) as u32;
+        // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes flags of our own fds.
+        unsafe {
+            libc::syscall(
+                libc::SYS_close_range,
+                first,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            )
+        };
+        super::exec::become_user_process(ctx.process, ctx.capabilities.as_ref())
+    })();
+    let msg = match result {
+        Ok(never) => match never {},
+        Err(msg) => msg,
+    };
+    let _ = chan.send(&Msg::Error(msg));
+    super::exit_child(127)
+}

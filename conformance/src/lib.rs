@@ -9,6 +9,7 @@
 pub mod bundle;
 pub mod case;
 pub mod checks;
+pub mod console;
 pub mod embedded;
 pub mod leaks;
 pub mod merge;

@@ -103,13 +103,37 @@ pub fn check(input: &Input, out: &mut Vec<Check>) {
     if sc.covers("process/user") {
         user(input, out, &run);
     }
-    if p["terminal"].as_bool() != Some(true) && sc.covers("process/terminal") {
-        out.push(Check::compare(
-            "process.terminal false: no stdio is a terminal",
-            run.clone(),
-            [false; 3],
-            r.stdio_tty,
-        ));
+    if sc.covers("process/terminal") {
+        if p["terminal"].as_bool() == Some(true) {
+            out.push(Check::compare(
+                "process.terminal true: stdin, stdout and stderr are the terminal",
+                run.clone(),
+                [true; 3],
+                r.stdio_tty,
+            ));
+            // config-linux.md "Default Devices": /dev/console when terminal is enabled.
+            out.push(Check::with(
+                "process.terminal true: /dev/console is set up",
+                if r.dev.contains_key("console") {
+                    Status::Pass
+                } else {
+                    Status::Fail
+                },
+                input.refs.ids(cite::DEFAULT_DEVICES),
+                "an entry",
+                r.dev
+                    .get("console")
+                    .cloned()
+                    .unwrap_or_else(|| "(absent)".into()),
+            ));
+        } else {
+            out.push(Check::compare(
+                "process.terminal false: no stdio is a terminal",
+                run.clone(),
+                [false; 3],
+                r.stdio_tty,
+            ));
+        }
     }
     if sc.covers("process/capabilities") {
         capabilities(input, out, &run);

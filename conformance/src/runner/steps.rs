@@ -3,6 +3,7 @@
 
 use super::case_run::with_id;
 use super::*;
+use crate::console::Console;
 
 impl Run<'_> {
     /// Runs the steps; stops at the first step whose outcome is not what the case expects.
@@ -200,13 +201,37 @@ impl Run<'_> {
         );
         let bundle_s = bundle.display().to_string();
         let pid_s = pid_file.display().to_string();
+        let mut args = vec!["create", "--bundle", &bundle_s, "--pid-file", &pid_s];
+        // A terminal comes back over runc's console socket (config.md "Process": terminal).
+        let console = if config["process"]["terminal"].as_bool() == Some(true) {
+            let socket = self.dir.join(format!("{stem}.sock"));
+            match Console::listen(
+                &socket,
+                &self.dir.join(format!("{stem}.tty")),
+                self.ctx.opts.timeout,
+            ) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    self.checks.push(Check::with(
+                        "listen on the console socket",
+                        Status::Error,
+                        vec![],
+                        socket.display().to_string(),
+                        e.to_string(),
+                    ));
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        let socket_s = console.as_ref().map(|c| c.socket.display().to_string());
+        if let Some(s) = &socket_s {
+            args.extend(["--console-socket", s.as_str()]);
+        }
         let call = match self.ctx.target.runtime.call(
             Some(&self.root),
-            &with_id(
-                &["create", "--bundle", &bundle_s, "--pid-file", &pid_s],
-                id,
-                &[],
-            ),
+            &with_id(&args, id, &[]),
             &self.dir,
             &stem,
         ) {
@@ -227,7 +252,10 @@ impl Run<'_> {
             let pid = std::fs::read_to_string(&pid_file)
                 .ok()
                 .and_then(|s| s.trim().parse::<i32>().ok());
-            let out = self.dir.join(format!("{stem}.out"));
+            let out = match &console {
+                Some(c) => c.output.clone(),
+                None => self.dir.join(format!("{stem}.out")),
+            };
             let c = self.container(&target);
             c.created = true;
             c.pid = pid;

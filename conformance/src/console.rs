@@ -95,3 +95,67 @@ fn receive_fd(stream: &std::os::unix::net::UnixStream) -> Option<OwnedFd> {
         (fd >= 0).then(|| OwnedFd::from_raw_fd(fd))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+
+    /// Sends `fd` with SCM_RIGHTS, as a runtime does with the pty master.
+    fn send_fd(stream: &UnixStream, fd: i32) {
+        let mut byte = [0u8; 1];
+        let mut iov = libc::iovec {
+            iov_base: byte.as_mut_ptr().cast(),
+            iov_len: 1,
+        };
+        let mut control = [0u64; 8];
+        // SAFETY: test code building a valid msghdr with one SCM_RIGHTS message.
+        unsafe {
+            let mut msg: libc::msghdr = std::mem::zeroed();
+            msg.msg_iov = &mut iov;
+            msg.msg_iovlen = 1;
+            msg.msg_control = control.as_mut_ptr().cast();
+            msg.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<i32>() as u32) as usize;
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<i32>() as u32) as usize;
+            std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<i32>(), fd);
+            assert!(libc::sendmsg(stream.as_raw_fd(), &msg, 0) >= 0);
+        }
+    }
+
+    #[test]
+    fn the_console_copies_what_is_written_to_the_received_fd() {
+        let dir = std::env::temp_dir().join(format!("ocikit-console-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let console = Console::listen(
+            &dir.join("c.sock"),
+            &dir.join("c.tty"),
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        // A pipe stands in for the pty: the runner reads the end it receives.
+        let (mut reader, mut writer) = std::io::pipe().unwrap();
+        let stream = UnixStream::connect(&console.socket).unwrap();
+        send_fd(&stream, reader.as_raw_fd());
+        drop(reader);
+        writer.write_all(b"{\"version\":1}\r\n").unwrap();
+        drop(writer);
+        let started = Instant::now();
+        loop {
+            let text = std::fs::read_to_string(&console.output).unwrap();
+            if text == "{\"version\":1}\r\n" {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "copied: {text:?}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -80,5 +80,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    ocitop::ui::run(roots, cli.interval).context("terminal")
+    match ocitop::ui::run(roots, cli.interval).context("terminal")? {
+        ocitop::ui::Ended::Quit => Ok(()),
+        // The terminal is restored by now; end the way the signal asked.
+        ocitop::ui::Ended::Signal(signal) => {
+            ocitop::ui::die_of(signal).with_context(|| format!("dying of signal {signal}"))
+        }
+    }
 }

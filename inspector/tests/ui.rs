@@ -146,4 +146,7 @@ fn fold_pause_quit_and_mouse() {
     assert_eq!(keys(&mut a, "q"), Some(Cmd::Quit));
     let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
     assert_eq!(a.update(Msg::Key(ctrl_c)), Some(Cmd::Quit));
+    // SIGTERM (15) and SIGHUP (1) end the view like quit, keeping the signal to die of.
+    assert_eq!(a.update(Msg::Signal(15)), Some(Cmd::Terminate(15)));
+    assert_eq!(a.update(Msg::Signal(1)), Some(Cmd::Terminate(1)));
 }

@@ -41,12 +41,17 @@ pub enum Msg {
     Key(KeyEvent),
     Mouse(MouseEvent),
     Resize,
+    /// SIGTERM, SIGHUP, SIGINT or SIGQUIT arrived (signal(7)): end as on quit, so the terminal
+    /// is restored, then die of that signal.
+    Signal(i32),
 }
 
 /// What `update` asks the outside world to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cmd {
     Quit,
+    /// End because of this signal: restore the terminal, then die of it.
+    Terminate(i32),
     /// Stop or restart the collector.
     SetPaused(bool),
 }
@@ -132,6 +137,7 @@ impl App {
                 self.on_mouse(m);
                 None
             }
+            Msg::Signal(signal) => Some(Cmd::Terminate(signal)),
         }
     }
 

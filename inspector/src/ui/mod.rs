@@ -1,6 +1,8 @@
 //! The live TUI: a collector thread sends snapshots over a channel, an input thread sends key
-//! and mouse events, and the main loop runs `App::update` and draws. The terminal is restored
-//! on quit, on error and on panic (the panic hook restores before printing).
+//! and mouse events, a signal thread sends SIGTERM/SIGHUP/SIGINT/SIGQUIT, and the main loop
+//! runs `App::update` and draws. The terminal is restored on quit, on error, on panic (the
+//! panic hook restores before printing) and on those signals (the loop ends the same way as on
+//! quit, then the caller dies of the signal).
 
 pub mod app;
 pub mod keymap;
@@ -15,6 +17,8 @@ use ratatui::crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
 use ratatui::Terminal;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::iterator::Signals;
 use std::io::{self, Stdout};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
@@ -55,10 +59,29 @@ enum Control {
     Paused(bool),
 }
 
-/// Runs the live view until the user quits.
-pub fn run(roots: Roots, interval: Duration) -> io::Result<()> {
+/// How the live view ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The user quit.
+    Quit,
+    /// This signal asked it to end; the terminal is restored, and the caller should now die
+    /// of it ([`die_of`]) so its parent sees the usual wait status.
+    Signal(i32),
+}
+
+/// The signals that end the live view. Their default action would kill ocitop with the
+/// terminal still raw and on the alternate screen (signal(7)); SIGINT and SIGQUIT only come
+/// from `kill`, since raw mode turns ^C and ^\ into keys.
+const ENDING_SIGNALS: [i32; 4] = [SIGTERM, SIGHUP, SIGINT, SIGQUIT];
+
+/// Runs the live view until the user quits or an ending signal arrives; the terminal is
+/// restored when this returns, however it returns.
+pub fn run(roots: Roots, interval: Duration) -> io::Result<Ended> {
     let (tx, rx) = mpsc::channel::<Msg>();
     let (ctl_tx, ctl_rx) = mpsc::channel::<Control>();
+    // Before the terminal changes: from here on these signals only queue a message.
+    let signals = Signals::new(ENDING_SIGNALS)?;
+    spawn_signals(signals, tx.clone());
     let _guard = TerminalGuard::enter()?;
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     terminal.clear()?;
@@ -74,29 +97,51 @@ fn main_loop(
     mut app: App,
     rx: &Receiver<Msg>,
     ctl: &Sender<Control>,
-) -> io::Result<()> {
+) -> io::Result<Ended> {
     terminal.draw(|f| draw(f, &mut app))?;
     while let Ok(msg) = rx.recv() {
-        match app.update(msg) {
-            Some(Cmd::Quit) => return Ok(()),
-            Some(Cmd::SetPaused(p)) => {
-                let _ = ctl.send(Control::Paused(p));
-            }
-            None => {}
+        if let Some(ended) = handle(&mut app, msg, ctl) {
+            return Ok(ended);
         }
         // Draw once per burst of messages (a held key, a mouse drag).
         while let Ok(more) = rx.try_recv() {
-            match app.update(more) {
-                Some(Cmd::Quit) => return Ok(()),
-                Some(Cmd::SetPaused(p)) => {
-                    let _ = ctl.send(Control::Paused(p));
-                }
-                None => {}
+            if let Some(ended) = handle(&mut app, more, ctl) {
+                return Ok(ended);
             }
         }
         terminal.draw(|f| draw(f, &mut app))?;
     }
-    Ok(())
+    Ok(Ended::Quit)
+}
+
+/// Updates the app with one message and carries out its command; `Some` when the view ends.
+fn handle(app: &mut App, msg: Msg, ctl: &Sender<Control>) -> Option<Ended> {
+    match app.update(msg)? {
+        Cmd::Quit => Some(Ended::Quit),
+        Cmd::Terminate(signal) => Some(Ended::Signal(signal)),
+        Cmd::SetPaused(p) => {
+            let _ = ctl.send(Control::Paused(p));
+            None
+        }
+    }
+}
+
+/// Forwards the ending signals to the main loop. The handler signal-hook installs only writes
+/// to a self-pipe (async-signal-safe); this thread reads it.
+fn spawn_signals(mut signals: Signals, tx: Sender<Msg>) {
+    std::thread::spawn(move || {
+        for signal in signals.forever() {
+            if tx.send(Msg::Signal(signal)).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Dies of `signal` as if it had never been caught: its default action (terminate), so the
+/// parent's wait status says "killed by SIGTERM". Call it after the terminal is restored.
+pub fn die_of(signal: i32) -> io::Result<()> {
+    signal_hook::low_level::emulate_default_handler(signal)
 }
 
 /// Takes a snapshot every `interval` (not while paused) and sends it.

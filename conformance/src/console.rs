@@ -138,7 +138,7 @@ mod tests {
         )
         .unwrap();
         // A pipe stands in for the pty: the runner reads the end it receives.
-        let (mut reader, mut writer) = std::io::pipe().unwrap();
+        let (reader, mut writer) = std::io::pipe().unwrap();
         let stream = UnixStream::connect(&console.socket).unwrap();
         send_fd(&stream, reader.as_raw_fd());
         drop(reader);

@@ -45,7 +45,11 @@ struct LifecycleArgs {
     /// Untimed runs per runtime before the timed ones.
     #[arg(long, default_value_t = 3)]
     warmup: usize,
-    /// Do not update docs/benchmarks.md.
+    /// Build the measured ocirun from this git revision (exported with `git archive`) rather
+    /// than from the working tree, so figures can be pinned to a commit while work goes on.
+    #[arg(long, value_name = "REV", conflicts_with = "runtimes")]
+    ocirun_rev: Option<String>,
+    /// Do not update docs/benchmarks.md (it is only ever updated when ocirun was measured).
     #[arg(long)]
     no_doc: bool,
 }
@@ -89,7 +93,7 @@ fn lifecycle(args: LifecycleArgs) -> Result<()> {
     }
     if std::env::var_os(IN_NS_ENV).is_none() {
         // Build before entering the namespace, so the build's output reads as usual.
-        let runtimes = find_runtimes(&args.runtimes)?;
+        let runtimes = find_runtimes(&args.runtimes, args.ocirun_rev.as_deref())?;
         return reexec_in_private_mount_ns(&runtimes);
     }
     let runtimes = runtimes_from_env()?;
@@ -151,7 +155,9 @@ fn lifecycle(args: LifecycleArgs) -> Result<()> {
 
     let table = render_table(&ok, &samples);
     println!("{table}");
-    if !args.no_doc {
+    if !ok.iter().any(|r| r.name == "ocirun") {
+        println!("docs/benchmarks.md not updated: ocirun was not measured");
+    } else if !args.no_doc {
         let doc = workspace_root().join("docs").join("benchmarks.md");
         update_doc(&doc, &lifecycle_section(&args, &table)?)?;
         println!("updated {}", doc.display());
@@ -160,7 +166,7 @@ fn lifecycle(args: LifecycleArgs) -> Result<()> {
 }
 
 /// The runtimes asked for, or ocirun (built now, if it builds), runc and crun when present.
-fn find_runtimes(asked: &[(String, PathBuf)]) -> Result<Vec<Runtime>> {
+fn find_runtimes(asked: &[(String, PathBuf)], rev: Option<&str>) -> Result<Vec<Runtime>> {
     let mut found = Vec::new();
     if !asked.is_empty() {
         for (name, path) in asked {
@@ -170,7 +176,7 @@ fn find_runtimes(asked: &[(String, PathBuf)]) -> Result<Vec<Runtime>> {
             found.push((name.clone(), path.clone()));
         }
     } else {
-        match build_ocirun() {
+        match build_ocirun(rev) {
             Ok(path) => found.push(("ocirun".to_string(), path)),
             Err(e) => eprintln!("bench: leaving out ocirun: {e:#}"),
         }
@@ -194,17 +200,38 @@ fn find_runtimes(asked: &[(String, PathBuf)]) -> Result<Vec<Runtime>> {
         .collect()
 }
 
-fn build_ocirun() -> Result<PathBuf> {
-    let status = cargo()
+/// Builds ocirun (release) from the working tree, or from `rev` exported to a temp dir; the
+/// usual target dir is kept either way, so dependencies are not rebuilt.
+fn build_ocirun(rev: Option<&str>) -> Result<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let export;
+    let mut cmd = cargo();
+    if let Some(rev) = rev {
+        export = TempDir::new("ocikit-bench-src")?;
+        let archive = Command::new("sh")
+            .arg("-c")
+            .arg("git -C \"$1\" archive --format=tar \"$2\" | tar -x -C \"$3\"")
+            .arg("sh")
+            .arg(workspace_root())
+            .arg(rev)
+            .arg(&export.path)
+            .status()
+            .context("cannot run git archive")?;
+        if !archive.success() {
+            bail!("cannot export revision {rev:?} with git archive ({archive})");
+        }
+        cmd.current_dir(&export.path);
+    }
+    let status = cmd
         .args(["build", "--quiet", "--release", "-p", "ocirun"])
+        .env("CARGO_TARGET_DIR", &target)
         .status()
         .context("cannot run cargo")?;
     if !status.success() {
         bail!("`cargo build --release -p ocirun` failed ({status})");
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
     let path = target.join("release").join("ocirun");
     if !path.is_file() {
         bail!("{} is missing after the build", path.display());
@@ -505,16 +532,25 @@ fn lifecycle_section(args: &LifecycleArgs, table: &str) -> Result<String> {
     let date = command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]);
     let root = workspace_root();
     let root = root.to_string_lossy();
-    let commit = command_line("git", &["-C", &root, "rev-parse", "--short", "HEAD"]);
-    let dirty = !command_line(
-        "git",
-        &["-C", &root, "status", "--porcelain", "--", "runtime/src"],
-    )
-    .is_empty();
-    let source = format!(
-        "ocikit commit {commit}{}",
-        if dirty { " (runtime/src modified)" } else { "" }
-    );
+    let short = |rev: &str| command_line("git", &["-C", &root, "rev-parse", "--short", rev]);
+    let source = match &args.ocirun_rev {
+        Some(rev) => format!("ocirun built from commit {}", short(rev)),
+        None => {
+            let dirty = !command_line(
+                "git",
+                &["-C", &root, "status", "--porcelain", "--", "runtime/src"],
+            )
+            .is_empty();
+            format!(
+                "ocirun built from the working tree at {}{}",
+                short("HEAD"),
+                if dirty { " (runtime/src modified)" } else { "" }
+            )
+        }
+    };
+    if let Some(rev) = &args.ocirun_rev {
+        let _ = write!(cmd, " --ocirun-rev {}", short(rev));
+    }
     let kernel = command_line("uname", &["-sr"]);
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()

@@ -593,7 +593,9 @@ fn lifecycle_section(args: &LifecycleArgs, table: &str) -> Result<String> {
          descendants it reaped. All runtimes run in one private mount namespace where an empty \
          file is bind-mounted over `/sys/fs/cgroup/unified/cgroup.controllers` (crun refuses \
          this hybrid cgroup host while that file lists a controller), made once before the \
-         first run, so it costs no run anything.\n\n\
+         first run, so it costs no run anything. On a shared machine the spread (p90) follows \
+         the load of other work; interleaving exposes every runtime to the same load, so read \
+         the ratios, and `min` for the cost on an idle machine.\n\n\
          {table}\n\
          - machine: {cpu}, {cores} cores, {mem_gib:.0} GiB, {kernel}\n\
          - date: {date} (load average {load} when the runs ended), {source}\n\

@@ -48,6 +48,8 @@ pub struct Loaded {
     pub bundle: PathBuf,
     /// The absolute host path of `root.path`.
     pub rootfs: PathBuf,
+    /// `linux.seccomp`, compiled.
+    pub seccomp: Option<crate::seccomp::Filter>,
 }
 
 /// Reads, parses and validates `<bundle>/config.json`.
@@ -64,11 +66,23 @@ pub fn load(bundle: &Path) -> Result<Loaded, SpecError> {
     let spec = parse(&bytes).map_err(|e| e.in_file(&file))?;
     let rootfs = check_root(&spec, &bundle).map_err(|e| e.in_file(&file))?;
     check(&spec).map_err(|e| e.in_file(&file))?;
+    let seccomp = compile_seccomp(&spec).map_err(|e| e.in_file(&file))?;
     Ok(Loaded {
         spec,
         bundle,
         rootfs,
+        seccomp,
     })
+}
+
+/// config-linux.md "Seccomp": compiled now so that an unusable profile fails create early.
+pub fn compile_seccomp(spec: &Spec) -> Result<Option<crate::seccomp::Filter>, FieldError> {
+    match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        None => Ok(None),
+        Some(profile) => crate::seccomp::compile(profile)
+            .map(Some)
+            .map_err(|e| FieldError::new(e.path, e.message)),
+    }
 }
 
 /// A field error before it is attributed to a file.
@@ -380,12 +394,6 @@ fn check_linux(spec: &Spec) -> Result<(), FieldError> {
                 ));
             }
         }
-    }
-    if linux.seccomp().is_some() {
-        return Err(FieldError::new(
-            "linux.seccomp",
-            "seccomp is not supported by ocirun yet",
-        ));
     }
     if linux.intel_rdt().is_some() {
         return Err(FieldError::new(

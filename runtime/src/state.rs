@@ -80,6 +80,9 @@ pub struct State {
     /// The config's process at create: the template of `exec` without `--process`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<oci_spec::runtime::Process>,
+    /// `linux.seccomp` at create: `exec` applies it to its processes too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
 }
 
 /// The state as `ocirun state` prints it and hooks receive it (runtime.md "State"), plus

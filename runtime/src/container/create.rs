@@ -82,6 +82,7 @@ pub fn create(
         systemd_cgroup: opts.systemd_cgroup,
         hooks: spec.hooks().clone(),
         process: spec.process().clone(),
+        seccomp: linux.seccomp().clone(),
     };
     let mut container = Container::create_dir(root, state)?;
     let mut progress = Progress::default();
@@ -163,6 +164,7 @@ fn build(
         no_new_keyring: opts.no_new_keyring,
         preserve_fds: opts.preserve_fds,
         create_hooks,
+        seccomp: loaded.seccomp.clone(),
         capabilities: spec
             .process()
             .as_ref()

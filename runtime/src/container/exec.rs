@@ -79,6 +79,13 @@ pub fn exec(root: &Path, id: &str, opts: &Options) -> Result<i32, Error> {
             .capabilities()
             .as_ref()
             .map(|c| crate::capabilities::Masks::from_spec(c, |w| crate::logging::warn(&w))),
+        seccomp: match &container.state.seccomp {
+            Some(profile) => Some(
+                crate::seccomp::compile(profile)
+                    .map_err(|e| Error::Failed(format!("{}: {e}", crate::spec::CONFIG_FILE)))?,
+            ),
+            None => None,
+        },
         preserve_fds: opts.preserve_fds,
         lock_fd: None,
     };

@@ -70,6 +70,7 @@ fn rlimit_resource(name: &str) -> Option<libc::__rlimit_resource_t> {
 pub fn become_user_process(
     process: &Process,
     masks: Option<&crate::capabilities::Masks>,
+    seccomp: Option<&crate::seccomp::Filter>,
 ) -> Result<std::convert::Infallible, String> {
     let env: Vec<String> = process.env().clone().unwrap_or_default();
     let args = process.args().as_deref().unwrap_or_default();
@@ -80,22 +81,31 @@ pub fn become_user_process(
         crate::capabilities::drop_bounding(m.bounding)?;
         set_keepcaps(true)?;
     }
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while still root
+    // (as runc does; the profile must then allow the calls that follow).
+    if let (Some(filter), false) = (seccomp, nnp) {
+        crate::seccomp::install(filter)?;
+    }
     switch_user(process)?;
     if let Some(m) = masks {
         set_keepcaps(false)?;
         crate::capabilities::set(m)?;
     }
-    if process.no_new_privileges().unwrap_or(false) {
+    let path = find_executable(arg0, &env)?;
+    if nnp {
         // SAFETY: prctl with integer arguments only.
         if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
             let e = std::io::Error::last_os_error();
             return Err(format!("set no_new_privs: {}", crate::errno_text(&e)));
         }
+        if let Some(filter) = seccomp {
+            crate::seccomp::install(filter)?;
+        }
     }
     if let Some(mask) = process.user().umask() {
         nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
     }
-    let path = find_executable(arg0, &env)?;
     let c = |s: &[u8]| {
         CString::new(s).map_err(|_| format!("{:?} contains a NUL byte", String::from_utf8_lossy(s)))
     };

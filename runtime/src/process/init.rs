@@ -125,7 +125,7 @@ fn start(ctx: &Context) -> Result<std::convert::Infallible, String> {
         crate::hooks::run("startContainer", hooks, state.to_string().as_bytes())
             .map_err(|e| e.to_string())?;
     }
-    super::exec::become_user_process(process, ctx.capabilities.as_ref())
+    super::exec::become_user_process(process, ctx.capabilities.as_ref(), ctx.seccomp.as_ref())
 }
 
 /// Reopens the exec fifo for writing through the O_PATH fd: blocks until `start` opens the

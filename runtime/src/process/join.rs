@@ -20,6 +20,7 @@ pub struct JoinContext<'a> {
     pub namespaces: Vec<(LinuxNamespaceType, OwnedFd)>,
     pub console_socket: Option<OwnedFd>,
     pub capabilities: Option<crate::capabilities::Masks>,
+    pub seccomp: Option<crate::seccomp::Filter>,
     pub preserve_fds: i32,
     pub lock_fd: Option<std::os::fd::RawFd>,
 }
@@ -74,7 +75,11 @@ fn become_process(ctx: &JoinContext, chan: Channel) -> ! {
                 libc::CLOSE_RANGE_CLOEXEC,
             )
         };
-        super::exec::become_user_process(ctx.process, ctx.capabilities.as_ref())
+        super::exec::become_user_process(
+            ctx.process,
+            ctx.capabilities.as_ref(),
+            ctx.seccomp.as_ref(),
+        )
     })();
     let msg = match result {
         Ok(never) => match never {},

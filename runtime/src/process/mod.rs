@@ -40,6 +40,8 @@ pub struct Context<'a> {
     /// Whether any of prestart/createRuntime/createContainer exist (else the init skips the
     /// hook round trip).
     pub create_hooks: bool,
+    /// `linux.seccomp`, compiled.
+    pub seccomp: Option<crate::seccomp::Filter>,
     /// `process.capabilities` as masks (None: leave capabilities as they are).
     pub capabilities: Option<crate::capabilities::Masks>,
     /// The parent's lock on the state directory, closed first thing in stage-1.

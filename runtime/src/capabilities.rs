@@ -80,7 +80,9 @@ pub struct Masks {
 impl Masks {
     pub fn from_spec(caps: &LinuxCapabilities, mut warn: impl FnMut(String)) -> Self {
         let last = last_cap();
-        let mut mask = |set: &Option<Capabilities>| {
+        // What this process can pass on at all: the rest cannot be granted (config.md: warn).
+        let ours = own_bounding_set();
+        let mut mask = |set: &Option<Capabilities>, name: &str| {
             let mut m = 0u64;
             for cap in set.iter().flatten() {
                 match number(cap).filter(|n| *n <= last) {
@@ -90,30 +92,54 @@ impl Masks {
                     )),
                 }
             }
-            m
+            if m & !ours != 0 {
+                warn(format!(
+                    "capabilities.{name}: {} outside the runtime's bounding set, not granted",
+                    names_of(m & !ours)
+                ));
+            }
+            m & ours
         };
         let mut masks = Masks {
-            bounding: mask(caps.bounding()),
-            effective: mask(caps.effective()),
-            permitted: mask(caps.permitted()),
-            inheritable: mask(caps.inheritable()),
-            ambient: mask(caps.ambient()),
+            bounding: mask(caps.bounding(), "bounding"),
+            effective: mask(caps.effective(), "effective"),
+            permitted: mask(caps.permitted(), "permitted"),
+            inheritable: mask(caps.inheritable(), "inheritable"),
+            ambient: mask(caps.ambient(), "ambient"),
         };
         // capabilities(7): an ambient capability must be permitted and inheritable.
         let grantable = masks.permitted & masks.inheritable;
-        let refused: Vec<&str> = (0..=last)
-            .filter(|cap| masks.ambient & !grantable & (1 << cap) != 0)
-            .map(|cap| NAMES.get(cap as usize).copied().unwrap_or("?"))
-            .collect();
-        if !refused.is_empty() {
+        let refused = masks.ambient & !grantable;
+        if refused != 0 {
             warn(format!(
                 "ambient capabilities not both permitted and inheritable, not granted: {}",
-                refused.join(", ")
+                names_of(refused)
             ));
         }
         masks.ambient &= grantable;
         masks
     }
+}
+
+/// `CapBnd` of /proc/self/status: the capabilities this process could ever grant.
+fn own_bounding_set() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("CapBnd:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        })
+        .unwrap_or(u64::MAX)
+}
+
+/// "CAP_A, CAP_B" for the bits of `mask`.
+fn names_of(mask: u64) -> String {
+    (0..64)
+        .filter(|b| mask & (1 << b) != 0)
+        .map(|b| NAMES.get(b).copied().unwrap_or("?").to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Drops from the bounding set every capability not in `bounding` (needs CAP_SETPCAP, so it

@@ -123,13 +123,42 @@ impl std::fmt::Display for FieldError {
 /// Parses config bytes into a typed [`Spec`]: syntax, REQUIRED fields, then types.
 /// Never panics, whatever the input (the proptest in tests/spec_parse.rs holds it to that).
 pub fn parse(bytes: &[u8]) -> Result<Spec, FieldError> {
-    let value: Value =
+    parse_with_warnings(bytes, &mut |w| crate::logging::warn(&w))
+}
+
+/// [`parse`], reporting what is ignored through `warn`.
+pub fn parse_with_warnings(bytes: &[u8], warn: &mut dyn FnMut(String)) -> Result<Spec, FieldError> {
+    let mut value: Value =
         serde_json::from_slice(bytes).map_err(|e| FieldError::new(".", e.to_string()))?;
     check_required(&value)?;
+    drop_unknown_capabilities(&mut value, warn);
     serde_path_to_error::deserialize::<_, Spec>(&value).map_err(|e| {
         let path = e.path().to_string();
         FieldError::new(path, e.into_inner().to_string())
     })
+}
+
+/// config.md "Linux Process": a capability that cannot be mapped to the kernel MUST be logged
+/// as a warning and SHOULD NOT fail the container, so unknown names are removed before the
+/// typed pass (which only knows the capabilities(7) names).
+fn drop_unknown_capabilities(doc: &mut Value, warn: &mut dyn FnMut(String)) {
+    let Some(Value::Object(sets)) = doc.pointer_mut("/process/capabilities") else {
+        return;
+    };
+    for (set, names) in sets.iter_mut() {
+        let Value::Array(names) = names else { continue };
+        names.retain(|n| {
+            let known = n
+                .as_str()
+                .is_some_and(|s| crate::capabilities::NAMES.contains(&s));
+            if !known {
+                warn(format!(
+                    "process.capabilities.{set}: unknown capability {n}, ignored"
+                ));
+            }
+            known
+        });
+    }
 }
 
 /// Fields config.md / config-linux.md mark REQUIRED that `oci_spec` would default silently.
@@ -247,11 +276,13 @@ fn check(spec: &Spec) -> Result<(), FieldError> {
     if let Some(process) = spec.process() {
         check_process(process)?;
     }
+    // config.md "Mounts": a relative destination is deprecated but MUST be taken as relative
+    // to "/" (the rootfs code does); only warn.
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         if !m.destination().is_absolute() {
-            return Err(FieldError::new(
-                format!("mounts[{i}].destination"),
-                format!("{} is not an absolute path", m.destination().display()),
+            crate::logging::warn(&format!(
+                "mounts[{i}].destination: relative path {} is deprecated, taken from /",
+                m.destination().display()
             ));
         }
     }

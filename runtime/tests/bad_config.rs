@@ -162,11 +162,6 @@ fn relative_paths_where_absolute_is_required() {
         &["process.cwd: tmp is not an absolute path"],
     );
     refused(
-        &Config::new().mount("proc2", "proc", "proc", &[]),
-        None,
-        &["destination: proc2 is not an absolute path"],
-    );
-    refused(
         &Config::new().set("/hooks", json!({"prestart": [{"path": "bin/true"}]})),
         None,
         &["hooks.prestart[0].path"],
@@ -195,4 +190,30 @@ fn duplicate_rlimit_and_bad_version() {
         None,
         &["ociVersion", "not a semver version"],
     );
+}
+
+#[test]
+fn relative_mount_destination_is_taken_from_root() {
+    if !is_root() {
+        return;
+    }
+    // config.md "Mounts": deprecated, but MUST be interpreted as relative to "/".
+    let oci = Ocirun::new();
+    let config = Config::probe(&["report"]).mount("mnt", "tmpfs", "tmpfs", &[]);
+    let bundle = Bundle::new(&config).unwrap();
+    let id = unique_id("reldest");
+    let _guard = oci.guard(&id);
+    let out = oci.out([
+        "run".as_ref(),
+        "-b".as_ref(),
+        bundle.path().as_os_str(),
+        id.as_ref(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("mounts[7].destination: relative path mnt is deprecated"));
+    let r = fixtures::parse_report(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    assert!(r
+        .mounts
+        .iter()
+        .any(|m| m.mount_point == "/mnt" && m.fs_type == "tmpfs"));
 }

@@ -184,3 +184,53 @@ fn terminal_goes_over_the_console_socket() {
         "/dev/console bound to the pty"
     );
 }
+
+#[test]
+fn unknown_and_ungrantable_capabilities_are_warnings() {
+    if !is_root() {
+        return;
+    }
+    // config.md "Linux Process": logged as a warning; the runtime SHOULD NOT fail.
+    let bounding = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("CapBnd:")
+                .map(|v| u64::from_str_radix(v.trim(), 16).unwrap())
+        })
+        .unwrap();
+    let missing = (0..41).find(|b| bounding & (1u64 << b) == 0);
+    let mut caps = vec!["CAP_KILL", "CAP_OCIKIT_NONSENSE"];
+    // CAP_SYS_RESOURCE is 24; use whichever capability this host's bounding set lacks.
+    let names = ocirun::capabilities::NAMES;
+    if let Some(b) = missing {
+        caps.push(names[b]);
+    } else {
+        eprintln!("note: the bounding set is full, the ungrantable half is not exercised");
+    }
+    let oci = Ocirun::new();
+    let config = Config::probe(&["report"]).set(
+        "/process/capabilities",
+        json!({"bounding": caps, "effective": caps, "permitted": caps}),
+    );
+    let bundle = Bundle::new(&config).unwrap();
+    let id = unique_id("caps");
+    let _guard = oci.guard(&id);
+    let out = oci.out([
+        "run".as_ref(),
+        "-b".as_ref(),
+        bundle.path().as_os_str(),
+        id.as_ref(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("unknown capability \"CAP_OCIKIT_NONSENSE\", ignored"),
+        "{}",
+        stderr(&out)
+    );
+    let r = parse_report(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    assert_eq!(r.capabilities.bounding, 1 << 5, "only CAP_KILL");
+    if let Some(b) = missing {
+        assert!(stderr(&out).contains(names[b]), "{}", stderr(&out));
+    }
+}

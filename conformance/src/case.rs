@@ -147,6 +147,9 @@ pub struct CaseFile {
     /// Prerequisites of the environment: `root`, `ns:<type>` (the kernel has it).
     #[serde(default)]
     pub needs: Vec<String>,
+    /// The spec release that introduced what the case judges (e.g. `domainname` came in
+    /// 1.1.0): a runtime claiming an older ociVersion is not judged on it (skip).
+    pub since: Option<String>,
     /// The probe's arguments after its path (default `report pause`).
     pub probe: Option<Vec<String>>,
     /// Merged onto the base config (objects merge, everything else replaces; `"-"` removes a
@@ -196,6 +199,17 @@ pub enum Error {
     Invalid { path: PathBuf, message: String },
 }
 
+/// `1.0.2-dev` → (1, 0, 2): the release a version names, pre-release tags ignored (runc's
+/// `features` says 1.0.2-dev for what it ships as 1.0.2).
+pub fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
+    let core = v.split(['-', '+']).next()?;
+    let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
+    let major = parts.next()??;
+    let minor = parts.next().flatten().unwrap_or(0);
+    let patch = parts.next().flatten().unwrap_or(0);
+    Some((major, minor, patch))
+}
+
 /// 1-based line of a byte offset (toml's error span start).
 pub fn line_of(text: &str, span: Option<std::ops::Range<usize>>) -> usize {
     let at = span.map(|s| s.start).unwrap_or(0).min(text.len());
@@ -241,6 +255,13 @@ pub fn parse(path: &Path, id: &str, text: &str) -> Result<Case, Error> {
         return Err(invalid(
             "requirements: a case must cite at least one requirement id".into(),
         ));
+    }
+    if let Some(v) = &file.since {
+        if parse_version(v).is_none() {
+            return Err(invalid(format!(
+                "since: {v:?} is not a version (like 1.1.0)"
+            )));
+        }
     }
     for need in &file.needs {
         if need != "root" && !need.starts_with("ns:") {
@@ -381,6 +402,20 @@ env = ["A=1"]
             .unwrap_err()
             .to_string();
         assert!(msg.starts_with("c.toml:3:"), "{msg}");
+    }
+
+    #[test]
+    fn versions_compare_by_release() {
+        assert_eq!(parse_version("1.0.2-dev"), Some((1, 0, 2)));
+        assert_eq!(parse_version("1.1"), Some((1, 1, 0)));
+        assert!(parse_version("1.0.2-dev") < parse_version("1.1.0"));
+        assert!(parse_version("1.3.0") >= parse_version("1.1.0"));
+        assert_eq!(parse_version("not a version"), None);
+        let text = "description = \"x\"\nrequirements = [\"a\"]\nsince = \"soon\"\n";
+        let msg = parse(Path::new("c.toml"), "x/c", text)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("since"), "{msg}");
     }
 
     #[test]

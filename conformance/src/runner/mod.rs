@@ -13,7 +13,7 @@ mod observation;
 mod steps;
 
 use crate::bundle;
-use crate::case::{Case, Op, Outcome, Step, Target};
+use crate::case::{parse_version, Case, Op, Outcome, Step, Target};
 use crate::checks::{self, cite, state, Host, Outside, Refs, Scope};
 use crate::leaks::{self, Marks};
 use crate::merge::merge;
@@ -349,6 +349,18 @@ impl Ctx<'_> {
     fn unmet_need(&self, case: &Case) -> Option<String> {
         if !is_root() {
             return Some("needs root (creating containers)".into());
+        }
+        if let Some(since) = &case.file.since {
+            let claimed = &self.target.info.oci_version;
+            let older = match (parse_version(claimed), parse_version(since)) {
+                (Some(c), Some(s)) => c < s,
+                _ => false,
+            };
+            if older {
+                return Some(format!(
+                    "the runtime is judged on ociVersion {claimed}; this case needs spec {since}"
+                ));
+            }
         }
         for need in &case.file.needs {
             if need == "root" && !is_root() {

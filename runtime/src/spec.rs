@@ -273,6 +273,15 @@ fn check_root(spec: &Spec, bundle: &Path) -> Result<PathBuf, FieldError> {
 /// The checks serde cannot make, in document order.
 fn check(spec: &Spec) -> Result<(), FieldError> {
     check_version(spec.version())?;
+    // config.md "Annotations": keys MUST NOT be an empty string.
+    if spec
+        .annotations()
+        .iter()
+        .flatten()
+        .any(|(k, _)| k.is_empty())
+    {
+        return Err(FieldError::new("annotations", "keys must not be empty"));
+    }
     if let Some(process) = spec.process() {
         check_process(process)?;
     }

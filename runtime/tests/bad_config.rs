@@ -115,6 +115,12 @@ fn unknown_namespace_type() {
 }
 
 #[test]
+fn empty_annotation_key() {
+    let config = Config::new().set("/annotations", json!({"": "v"}));
+    refused(&config, None, &["annotations: keys must not be empty"]);
+}
+
+#[test]
 fn duplicate_namespace() {
     let config = Config::new().set(
         "/linux/namespaces",

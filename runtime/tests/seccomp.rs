@@ -133,6 +133,20 @@ fn unsupported_profiles_are_refused() {
             json!({"defaultAction": "SCMP_ACT_BOGUS"}),
             "linux.seccomp.defaultAction: unknown variant",
         ),
+        (
+            json!({"defaultAction": "SCMP_ACT_ALLOW",
+                   "syscalls": [{"names": [], "action": "SCMP_ACT_ERRNO"}]}),
+            "linux.seccomp.syscalls[0].names: must contain at least one entry",
+        ),
+        (
+            json!({"defaultAction": "SCMP_ACT_ALLOW",
+                   "syscalls": [{"names": ["read"], "action": "SCMP_ACT_KILL", "errnoRet": 1}]}),
+            "linux.seccomp.syscalls[0].action: SCMP_ACT_KILL does not take an errno",
+        ),
+        (
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerMetadata": "x"}),
+            "linux.seccomp.listenerMetadata: set without listenerPath",
+        ),
     ] {
         let bundle = Bundle::new(&Config::new().set("/linux/seccomp", profile)).unwrap();
         let id = unique_id("seccomp-bad");

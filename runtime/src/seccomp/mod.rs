@@ -48,6 +48,13 @@ pub struct Filter {
 /// Compiles the profile. `errno` defaults to EPERM as in runc.
 pub fn compile(profile: &LinuxSeccomp) -> Result<Filter, SeccompError> {
     let at = "linux.seccomp";
+    // "listenerMetadata MUST NOT be set if listenerPath is not set".
+    if profile.listener_metadata().is_some() && profile.listener_path().is_none() {
+        return Err(err(
+            format!("{at}.listenerMetadata"),
+            "set without listenerPath",
+        ));
+    }
     if profile.listener_path().is_some() {
         return Err(err(
             format!("{at}.listenerPath"),
@@ -62,6 +69,13 @@ pub fn compile(profile: &LinuxSeccomp) -> Result<Filter, SeccompError> {
     let mut rules = Vec::new();
     for (i, sc) in profile.syscalls().iter().flatten().enumerate() {
         let here = format!("{at}.syscalls[{i}]");
+        // "names MUST contain at least one entry".
+        if sc.names().is_empty() {
+            return Err(err(
+                format!("{here}.names"),
+                "must contain at least one entry",
+            ));
+        }
         let ret = action(&sc.action(), sc.errno_ret(), &format!("{here}.action"))?;
         if ret == default {
             continue; // the default already does it
@@ -113,9 +127,23 @@ pub fn compile(profile: &LinuxSeccomp) -> Result<Filter, SeccompError> {
     Ok(Filter { program, flags })
 }
 
-/// The SECCOMP_RET_* value of an action.
+/// The SECCOMP_RET_* value of an action. config-linux.md "Seccomp": "When the action doesn't
+/// support an errno, the runtime MUST print and error and fail" (only ERRNO and TRACE do).
 fn action(a: &LinuxSeccompAction, errno: Option<u32>, path: &str) -> Result<u32, SeccompError> {
     const EPERM: u32 = 1;
+    let takes_errno = matches!(
+        a,
+        LinuxSeccompAction::ScmpActErrno | LinuxSeccompAction::ScmpActTrace
+    );
+    if errno.is_some() && !takes_errno {
+        return Err(err(
+            path,
+            format!(
+                "{} does not take an errno (errnoRet is set)",
+                action_name(a)
+            ),
+        ));
+    }
     let data = |v: u32| v & 0xffff;
     Ok(match a {
         LinuxSeccompAction::ScmpActAllow => 0x7fff_0000,
@@ -129,6 +157,13 @@ fn action(a: &LinuxSeccompAction, errno: Option<u32>, path: &str) -> Result<u32,
             return Err(err(path, "SCMP_ACT_NOTIFY is not supported"))
         }
     })
+}
+
+fn action_name(a: &LinuxSeccompAction) -> String {
+    serde_json::to_value(a)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{a:?}"))
 }
 
 /// Installs the filter on the calling thread (seccomp(2)); needs no_new_privs or

@@ -32,13 +32,20 @@ use std::time::{Duration, Instant};
 /// what runtimes without `features` implement).
 pub const FALLBACK_OCI_VERSION: &str = "1.0.2";
 
+/// How a suite runs.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// Cases in flight at once.
     pub jobs: usize,
+    /// For every runtime call, the probe's report and a process exit.
     pub timeout: Duration,
+    /// Where each case gets its directory (bundle, `--root`, outputs).
     pub work_dir: PathBuf,
+    /// Overrides the ociVersion taken from `features`.
     pub oci_version: Option<String>,
+    /// Run runtime calls in a private mount namespace (see `runtime`).
     pub wrap_mountns: bool,
+    /// Keep each case's directory.
     pub keep: bool,
 }
 

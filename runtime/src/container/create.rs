@@ -198,6 +198,7 @@ fn build(
     // config-linux.md "Control groups": placed before any namespace exists, so a new cgroup
     // namespace is rooted at the container's cgroup.
     cgroup.apply(stage1)?;
+    crate::logging::debug(&format!("stage-1 {stage1} placed in {:?}", cgroup.paths()));
     progress.cgroup = Some(cgroup);
     parent.send(&Msg::CgroupReady)?;
     loop {
@@ -216,6 +217,7 @@ fn build(
                     .ok_or_else(|| Error::Failed("container init exited during create".into()))?;
                 container.state.pid = pid;
                 container.state.init_start_time = stat.start_time;
+                crate::logging::debug(&format!("init pid {pid}"));
                 parent.send(&Msg::Proceed)?;
             }
             Msg::RunCreateHooks => {
@@ -237,6 +239,7 @@ fn build(
             other => return Err(Error::Failed(format!("unexpected message {other:?}"))),
         }
     }
+    crate::logging::debug(&format!("container {} created", container.state.id));
     container.state.status = Status::Created;
     container.save()?;
     if let Some(path) = &opts.pid_file {

@@ -40,6 +40,7 @@ pub(crate) fn destroy(container: &Container) -> Result<(), Error> {
         container.state.systemd_cgroup,
     )?;
     cgroup.remove()?;
+    crate::logging::debug(&format!("container {} cgroup removed", container.state.id));
     container.remove_dir()?;
     run_poststop(container);
     Ok(())

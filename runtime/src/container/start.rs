@@ -24,6 +24,7 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
         });
     }
     release(&container)?;
+    crate::logging::debug(&format!("container {id} started"));
     // config.md "Poststart": after the user program is executed, before start returns. A
     // failure stops the container (runtime.md "Lifecycle" step 9).
     if let Some(poststart) = container

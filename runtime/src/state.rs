@@ -363,6 +363,52 @@ mod tests {
         assert_eq!(stat.start_time, 98765);
     }
 
+    fn state_for(pid: i32, start: u64) -> State {
+        State {
+            oci_version: crate::OCI_VERSION.into(),
+            id: "t".into(),
+            status: Status::Created,
+            pid,
+            bundle: "/b".into(),
+            annotations: BTreeMap::new(),
+            rootfs: "/b/rootfs".into(),
+            created: String::new(),
+            init_start_time: start,
+            cgroups_path: None,
+            systemd_cgroup: false,
+            hooks: None,
+            process: None,
+            seccomp: None,
+        }
+    }
+
+    /// runtime.md "State": the status follows the process, not the file; a reused pid (other
+    /// start time) or a vanished one is stopped; the fifo tells created from running.
+    #[test]
+    fn status_is_derived_from_the_process_and_the_fifo() {
+        let root = tempfile::tempdir().unwrap();
+        let me = std::process::id() as i32;
+        let start = ProcStat::read(me).unwrap().start_time;
+        let mut c = Container::create_dir(root.path(), state_for(me, start)).unwrap();
+        c.save().unwrap();
+        std::fs::write(c.fifo_path(), "").unwrap();
+        assert_eq!(c.status(), Status::Created);
+        std::fs::remove_file(c.fifo_path()).unwrap();
+        assert_eq!(c.status(), Status::Running);
+        c.state.init_start_time = start + 1;
+        assert_eq!(c.status(), Status::Stopped, "pid reused by another process");
+        c.state = state_for(i32::MAX, start);
+        assert_eq!(c.status(), Status::Stopped, "pid gone");
+        c.state.status = Status::Creating;
+        assert_eq!(c.status(), Status::Creating);
+        let loaded = Container::load(root.path(), "t").unwrap();
+        assert_eq!(loaded.state.pid, me);
+        assert!(matches!(
+            Container::create_dir(root.path(), state_for(me, start)),
+            Err(StateError::AlreadyExists(_))
+        ));
+    }
+
     #[test]
     fn own_stat_is_alive() {
         let stat = ProcStat::read(std::process::id() as i32).unwrap();

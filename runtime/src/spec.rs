@@ -360,6 +360,17 @@ fn check_process(process: &oci_spec::runtime::Process) -> Result<(), FieldError>
             "selinux is not supported",
         ));
     }
+    let unsupported = [
+        ("process.scheduler", process.scheduler().is_some()),
+        ("process.ioPriority", process.io_priority().is_some()),
+        (
+            "process.execCPUAffinity",
+            process.exec_cpu_affinity().is_some(),
+        ),
+    ];
+    if let Some((field, _)) = unsupported.iter().find(|(_, set)| *set) {
+        return Err(FieldError::new(*field, "not supported by ocirun"));
+    }
     Ok(())
 }
 
@@ -435,11 +446,25 @@ fn check_linux(spec: &Spec) -> Result<(), FieldError> {
             }
         }
     }
-    if linux.intel_rdt().is_some() {
-        return Err(FieldError::new(
-            "linux.intelRdt",
-            "intel rdt is not supported",
-        ));
+    // config.md "Valid values": unsupported values MUST be an error, never silently ignored.
+    let unsupported = [
+        ("linux.intelRdt", linux.intel_rdt().is_some()),
+        ("linux.memoryPolicy", linux.memory_policy().is_some()),
+        ("linux.personality", linux.personality().is_some()),
+        (
+            "linux.netDevices",
+            linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()),
+        ),
+        (
+            "linux.mountLabel",
+            linux
+                .mount_label()
+                .as_deref()
+                .is_some_and(|l| !l.is_empty()),
+        ),
+    ];
+    if let Some((field, _)) = unsupported.iter().find(|(_, set)| *set) {
+        return Err(FieldError::new(*field, "not supported by ocirun"));
     }
     Ok(())
 }

@@ -115,6 +115,23 @@ fn unknown_namespace_type() {
 }
 
 #[test]
+fn unsupported_fields_are_errors_not_ignored() {
+    refused(
+        &Config::new().set(
+            "/process/scheduler",
+            json!({"policy": "SCHED_FIFO", "priority": 1}),
+        ),
+        None,
+        &["process.scheduler: not supported by ocirun"],
+    );
+    refused(
+        &Config::new().set("/linux/personality", json!({"domain": "LINUX32"})),
+        None,
+        &["linux.personality: not supported by ocirun"],
+    );
+}
+
+#[test]
 fn empty_annotation_key() {
     let config = Config::new().set("/annotations", json!({"": "v"}));
     refused(&config, None, &["annotations: keys must not be empty"]);

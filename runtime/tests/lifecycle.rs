@@ -112,7 +112,9 @@ fn wrong_state_operations_fail_and_change_nothing() {
     assert!(wait_exit(pid));
     // kill and start on stopped.
     let out = oci.out(["kill", &id, "TERM"]);
-    assert!(stderr(&out).contains(&format!("cannot kill container {id}: container is stopped")));
+    assert!(stderr(&out).contains(&format!(
+        "cannot kill container {id}: container not running (status stopped)"
+    )));
     let out = oci.out(["start", &id]);
     assert!(stderr(&out).contains("container is stopped"));
     assert!(oci.state_dir(&id).exists());

@@ -12,8 +12,7 @@ pub fn kill(root: &Path, id: &str, signal: Signal, all: bool) -> Result<(), Erro
     let container = Container::load_locked(root, id)?;
     let status = container.status();
     if !matches!(status, Status::Created | Status::Running) {
-        return Err(Error::WrongState {
-            op: "kill",
+        return Err(Error::NotRunning {
             id: id.to_string(),
             status,
         });

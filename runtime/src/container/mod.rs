@@ -37,6 +37,11 @@ pub enum Error {
         id: String,
         status: Status,
     },
+    /// `kill` of a container that is not created or running. The wording contains runc's
+    /// "container not running", which containerd's shim and podman match to treat the kill
+    /// as a no-op on an exited process.
+    #[error("cannot kill container {id}: container not running (status {status})")]
+    NotRunning { id: String, status: Status },
     #[error("{0}")]
     Failed(String),
 }

@@ -136,3 +136,40 @@ fn a_failing_exec_is_reported_by_start() {
     );
     assert!(stderr(&out).contains("exec nosuchcmd: executable file not found in $PATH"));
 }
+
+#[test]
+fn foreground_terminal_is_proxied() {
+    if !is_root() {
+        return;
+    }
+    // script(1) gives ocirun a terminal, like an interactive `ocirun run` with terminal: true.
+    if !std::path::Path::new("/usr/bin/script").is_file() {
+        eprintln!("skipped: needs /usr/bin/script (util-linux)");
+        return;
+    }
+    let oci = Ocirun::new();
+    let config = Config::new().terminal(true).args([
+        "/bin/sh",
+        "-c",
+        "tty; test -t 0 && echo stdin-tty; exit 4",
+    ]);
+    let bundle = Bundle::new(&config).unwrap();
+    let id = unique_id("tty");
+    let _guard = oci.guard(&id);
+    let command = format!(
+        "{} --root {} run -b {} {id}",
+        env!("CARGO_BIN_EXE_ocirun"),
+        oci.root().display(),
+        bundle.path().display()
+    );
+    let out = std::process::Command::new("/usr/bin/script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(4), "{text}");
+    assert!(text.contains("/dev/pts/0"), "{text}");
+    assert!(text.contains("stdin-tty"), "{text}");
+    assert!(!oci.state_dir(&id).exists());
+}

@@ -69,6 +69,9 @@ ocirun = ["{ocirun}"]
             .arg(d.join("run"))
             .arg("--tmpdir")
             .arg(d.join("tmp"))
+            // No image layers here (--rootfs); vfs works on any backing file system (overlay
+            // cannot sit on the overlay / of a containerised CI runner).
+            .args(["--storage-driver", "vfs"])
             .args(args)
             .stdin(Stdio::null());
         c

@@ -113,28 +113,36 @@ fn detach_returns_with_the_container_running() {
 }
 
 #[test]
-fn a_failing_exec_is_reported_by_start() {
+fn a_missing_command_fails_create_and_leaves_nothing() {
     if !is_root() {
         return;
     }
+    // As runc: checked at create, in the container's root, with the config's PATH.
     let oci = Ocirun::new();
-    let out = run(
-        &oci,
-        &Config::new().args(["/no/such/binary"]),
-        &unique_id("noexec"),
-    );
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("exec /no/such/binary: no such file or directory"),
-        "{}",
-        stderr(&out)
-    );
-    let out = run(
-        &oci,
-        &Config::new().args(["nosuchcmd"]),
-        &unique_id("nopath"),
-    );
-    assert!(stderr(&out).contains("exec nosuchcmd: executable file not found in $PATH"));
+    for (args, expect) in [
+        (
+            vec!["/no/such/binary"],
+            "exec /no/such/binary: no such file or directory",
+        ),
+        (
+            vec!["nosuchcmd"],
+            "exec nosuchcmd: executable file not found in $PATH",
+        ),
+    ] {
+        let bundle = Bundle::new(&Config::new().args(args)).unwrap();
+        let id = unique_id("noexec");
+        let out = oci.out([
+            "create".as_ref(),
+            "-b".as_ref(),
+            bundle.path().as_os_str(),
+            id.as_ref(),
+        ]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stderr(&out).contains(expect), "{}", stderr(&out));
+        assert!(!oci.state_dir(&id).exists());
+        assert!(!common::cgroup_exists(&id));
+        assert!(common::processes_mentioning(&id).is_empty());
+    }
 }
 
 #[test]

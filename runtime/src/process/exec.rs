@@ -191,6 +191,21 @@ fn switch_user(process: &Process) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks at create time, as runc does, that `args[0]` resolves in the container, so that a
+/// missing command fails `create` with "no such file or directory" / "executable file not
+/// found in $PATH" (podman and docker map those to exit 127). runtime.md "Create" lets the
+/// runtime apply `process` properties other than `args` at create.
+pub fn check_executable(process: &Process) -> Result<(), String> {
+    let env = process.env().as_deref().unwrap_or_default();
+    let Some(arg0) = process.args().as_ref().and_then(|a| a.first()) else {
+        return Ok(()); // parse-time validation already requires one
+    };
+    let path = find_executable(arg0, env)?;
+    std::fs::metadata(&path)
+        .map(|_| ())
+        .map_err(|e| format!("exec {}: {}", path.display(), crate::errno_text(&e)))
+}
+
 /// execvp(3) semantics for `args[0]`, with the container's own `PATH` (config.md `args`).
 fn find_executable(arg0: &str, env: &[String]) -> Result<PathBuf, String> {
     if arg0.contains('/') {

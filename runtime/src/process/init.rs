@@ -95,6 +95,7 @@ fn prepare(ctx: &Context, chan: &Channel) -> Result<(), String> {
     if let Some(process) = spec.process() {
         super::exec::apply_oom_score_adj(process)?;
         super::exec::apply_rlimits(process)?;
+        super::exec::check_executable(process)?;
     }
     if !ctx.no_new_keyring {
         join_session_keyring(ctx.id)?;

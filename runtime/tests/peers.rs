@@ -430,6 +430,44 @@ fn podman_resource_limits_apply() {
     assert_no_leaks(&name, &[Path::new(OCIRUN_DEFAULT_ROOT)]);
 }
 
+/// `podman run --uidmap/--gidmap`: a user namespace (config-linux.md "User namespace
+/// mappings") with podman's bind mounts (/dev/shm, /etc/hosts, ...) whose sources sit in
+/// podman's 0700 storage: the runtime must reach them from the host user namespace (runc
+/// opens them before the init enters the new user namespace), not as the mapped root.
+#[test]
+fn podman_user_namespace_mappings() {
+    if !podman_ok("podman_user_namespace_mappings") {
+        return;
+    }
+    let rootfs = Rootfs::owned_by(100_000, 100_000);
+    let pm = Podman::new();
+    let name = unique("pm-userns");
+    let out = run(&mut pm.run(
+        &[
+            "--rm",
+            "--name",
+            &name,
+            "--uidmap",
+            "0:100000:65536",
+            "--gidmap",
+            "0:100000:65536",
+        ],
+        &rootfs.path(),
+        &["/bin/sh", "-c", "cat /proc/self/uid_map; id -u"],
+    ));
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    let fields: Vec<String> = text(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        fields,
+        ["0", "100000", "65536", "0"],
+        "uid_map, id -u inside"
+    );
+    assert_no_leaks(&name, &[Path::new(OCIRUN_DEFAULT_ROOT)]);
+}
+
 // ------------------------------------------------------------------------------- docker
 
 /// dockerd on a private containerd, or the reason it cannot run here (printed as a skip).
@@ -519,4 +557,31 @@ fn docker_detached_exec_logs_stop_rm() {
     assert!(ok(&mut dk.cmd(["logs", &name])).contains("got-term"));
     ok(&mut dk.cmd(["rm", &name]));
     assert_no_leaks(&id, &[&dk.runtime_root()]);
+}
+
+/// `docker update --memory`: the shim runs `runc update --resources -` (runc's command line,
+/// the resources as JSON on stdin) and the new limit applies to the running container
+/// (config-linux.md "Memory").
+#[test]
+fn docker_update_memory() {
+    let Some((dk, _rootfs)) = docker("docker_update_memory") else {
+        return;
+    };
+    let name = unique("dk-update");
+    ok(&mut dk.run(&["-d", "--name", &name], &["sleep", "1000"]));
+    let update = run(&mut dk.cmd(["update", "--memory", "64m", "--memory-swap", "128m", &name]));
+    let limit = run(&mut dk.cmd([
+        "exec",
+        &name,
+        "sh",
+        "-c",
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max",
+    ]));
+    ok(&mut dk.cmd(["rm", "-f", &name]));
+    assert!(
+        update.status.success(),
+        "docker update: {}",
+        text(&update.stderr)
+    );
+    assert_eq!(text(&limit.stdout).trim(), "67108864", "{limit:?}");
 }

@@ -82,8 +82,41 @@ impl Rootfs {
         Rootfs { dir }
     }
 
+    /// A rootfs owned by `uid:gid` (the host ids a user namespace maps root to), as one
+    /// prepared for `--uidmap` is: binaries copied (not linked to shared files), every entry
+    /// chowned, the temp dir searchable by that user.
+    pub fn owned_by(uid: u32, gid: u32) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("peers-rootfs-")
+            .tempdir()
+            .unwrap();
+        let root = dir.path().join("rootfs");
+        fixtures::Rootfs::new()
+            .busybox(true)
+            .copy_files(true)
+            .lay(&root)
+            .unwrap();
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        chown_tree(&root, uid, gid);
+        Rootfs { dir }
+    }
+
     pub fn path(&self) -> PathBuf {
         self.dir.path().join("rootfs")
+    }
+}
+
+fn chown_tree(path: &Path, uid: u32, gid: u32) {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid)).unwrap();
+    let meta = std::fs::symlink_metadata(path).unwrap();
+    if meta.is_dir() {
+        for e in std::fs::read_dir(path).unwrap() {
+            chown_tree(&e.unwrap().path(), uid, gid);
+        }
     }
 }
 

@@ -31,6 +31,9 @@ pub enum Status {
     Created,
     Running,
     Stopped,
+    /// runc's extra state (runtime.md "State" allows new values for new states): the
+    /// container's processes are frozen by `pause`.
+    Paused,
 }
 
 impl std::fmt::Display for Status {
@@ -40,6 +43,7 @@ impl std::fmt::Display for Status {
             Status::Created => "created",
             Status::Running => "running",
             Status::Stopped => "stopped",
+            Status::Paused => "paused",
         })
     }
 }
@@ -52,7 +56,8 @@ impl std::fmt::Display for Status {
 pub struct State {
     pub oci_version: String,
     pub id: String,
-    /// The saved status: `creating` or `created`; see [`Container::status`] for the live one.
+    /// The saved status: `creating`, `created` or `paused`; see [`Container::status`] for the
+    /// live one.
     pub status: Status,
     /// The init's pid as the runtime sees it (0 until known).
     #[serde(default)]
@@ -221,10 +226,13 @@ impl Container {
         match self.state.status {
             Status::Creating => return Status::Creating,
             Status::Stopped => return Status::Stopped,
-            Status::Created | Status::Running => {}
+            Status::Created | Status::Running | Status::Paused => {}
         }
         if !self.init_alive() {
             return Status::Stopped;
+        }
+        if self.state.status == Status::Paused {
+            return Status::Paused;
         }
         if self.fifo_path().exists() {
             Status::Created

@@ -306,3 +306,42 @@ fn errors_are_logged_as_runc_json_lines() {
     assert_eq!(line["msg"], "container ghost does not exist");
     assert!(line["time"].as_str().unwrap().ends_with('Z'));
 }
+
+#[test]
+fn pause_and_resume_freeze_the_container() {
+    if !is_root() {
+        return;
+    }
+    let oci = Ocirun::new();
+    let bundle = Bundle::new(&Config::probe(&["pause"])).unwrap();
+    let id = unique_id("freeze");
+    let _guard = oci.create(bundle.path(), &id);
+    let out = oci.out(["pause", &id]);
+    assert!(stderr(&out).contains(&format!(
+        "cannot pause container {id}: container is created"
+    )));
+    oci.ok(["start", &id]);
+    let pid = oci.state(&id)["pid"].as_i64().unwrap();
+    oci.ok(["pause", &id]);
+    assert_eq!(oci.status(&id), "paused");
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let state = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(state == "D" || state == "S", "frozen task state {state}");
+    let out = oci.out(["resume", &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(oci.status(&id), "running");
+    let out = oci.out(["resume", &id]);
+    assert!(stderr(&out).contains("container is running"));
+    // A paused container can still be deleted with --force (thawed to let SIGKILL land).
+    oci.ok(["pause", &id]);
+    oci.ok(["delete", "--force", &id]);
+    assert!(wait_exit(pid as i32));
+    assert!(!common::cgroup_exists(&id));
+}

@@ -7,6 +7,7 @@ mod exec;
 mod features;
 mod kill;
 mod list;
+mod pause;
 mod ps;
 mod run;
 mod spec;
@@ -89,6 +90,10 @@ enum Command {
     Ps(ps::Args),
     /// Run a new process in a container
     Exec(exec::Args),
+    /// Freeze every process of a container
+    Pause(pause::Args),
+    /// Thaw a paused container
+    Resume(pause::Args),
 }
 
 pub fn main() -> anyhow::Result<i32> {
@@ -128,6 +133,8 @@ pub fn main() -> anyhow::Result<i32> {
         Command::Spec(a) => spec::run(&a),
         Command::Ps(a) => ps::run(g, &a),
         Command::Exec(a) => exec::run(g, &a),
+        Command::Pause(a) => pause::pause(g, &a),
+        Command::Resume(a) => pause::resume(g, &a),
     }
 }
 

@@ -32,6 +32,18 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
 pub(crate) fn destroy(container: &Container) -> Result<(), Error> {
     let pids = super::container_pids(container);
     if !pids.is_empty() {
+        if container.state.status == Status::Paused {
+            // Frozen processes only die once thawed.
+            for pid in &pids {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(*pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            if let Err(e) = super::pause::set_frozen(container, false) {
+                crate::logging::warn(&e.to_string());
+            }
+        }
         super::kill_and_wait(&pids);
     }
     let cgroup = crate::cgroups::manager(

@@ -11,7 +11,7 @@ pub fn kill(root: &Path, id: &str, signal: Signal, all: bool) -> Result<(), Erro
     crate::id::validate(id)?;
     let container = Container::load_locked(root, id)?;
     let status = container.status();
-    if !matches!(status, Status::Created | Status::Running) {
+    if !matches!(status, Status::Created | Status::Running | Status::Paused) {
         return Err(Error::NotRunning {
             id: id.to_string(),
             status,

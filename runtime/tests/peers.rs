@@ -485,7 +485,7 @@ fn docker(test: &str) -> Option<(Docker, Rootfs)> {
     ) {
         return None;
     }
-    let rootfs = Rootfs::new();
+    let rootfs = Rootfs::with_copies();
     match Docker::start(&rootfs.path()) {
         Ok(d) => Some((d, rootfs)),
         Err(why) => {

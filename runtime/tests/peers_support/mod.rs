@@ -82,6 +82,22 @@ impl Rootfs {
         Rootfs { dir }
     }
 
+    /// A rootfs with its own copies of the binaries, for `tar` (`docker import`): hard links
+    /// to the shared files get a new ctime whenever a parallel test links them again, and tar
+    /// fails with "file changed as we read it".
+    pub fn with_copies() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("peers-rootfs-")
+            .tempdir()
+            .unwrap();
+        fixtures::Rootfs::new()
+            .busybox(true)
+            .copy_files(true)
+            .lay(&dir.path().join("rootfs"))
+            .unwrap();
+        Rootfs { dir }
+    }
+
     /// A rootfs owned by `uid:gid` (the host ids a user namespace maps root to), as one
     /// prepared for `--uidmap` is: binaries copied (not linked to shared files), every entry
     /// chowned, the temp dir searchable by that user.

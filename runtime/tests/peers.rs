@@ -224,7 +224,7 @@ fn podman_run_rm_exit_code() {
     let pm = Podman::new();
     let name = unique("pm-rm");
     let out = run(&mut pm.run(
-        &["--rm", "--name", &name],
+        &["--rm", "--name", &name, "--cidfile", &pm.cidfile(&name)],
         &rootfs.path(),
         &["/bin/sh", "-c", "echo hello-from-podman; exit 3"],
     ));
@@ -232,7 +232,7 @@ fn podman_run_rm_exit_code() {
     assert!(text(&out.stdout).contains("hello-from-podman"), "{out:?}");
     let all = ok(&mut pm.cmd(["ps", "-a", "--format", "{{.Names}}"]));
     assert!(!all.contains(&name), "--rm left the container: {all}");
-    assert_no_leaks(&name, &[Path::new(OCIRUN_DEFAULT_ROOT)]);
+    pm.assert_no_leaks(&name);
 }
 
 /// A command missing from the rootfs: podman (like docker) exits 127, "command not found", as
@@ -247,7 +247,7 @@ fn podman_missing_command_exits_127() {
     let pm = Podman::new();
     let name = unique("pm-missing");
     let out = run(&mut pm.run(
-        &["--rm", "--name", &name],
+        &["--rm", "--name", &name, "--cidfile", &pm.cidfile(&name)],
         &rootfs.path(),
         &["/bin/no-such-command"],
     ));
@@ -257,7 +257,7 @@ fn podman_missing_command_exits_127() {
         "the error names the command: {}",
         text(&out.stderr)
     );
-    assert_no_leaks(&name, &[Path::new(OCIRUN_DEFAULT_ROOT)]);
+    pm.assert_no_leaks(&name);
 }
 
 /// `podman run -d`, `ps`, `exec` (plain and -t), `logs`, `stop` (SIGTERM, the trap's exit
@@ -345,7 +345,14 @@ fn podman_run_tty() {
     let pm = Podman::new();
     let name = unique("pm-tty");
     let out = run(&mut pm.run(
-        &["--rm", "-t", "--name", &name],
+        &[
+            "--rm",
+            "-t",
+            "--name",
+            &name,
+            "--cidfile",
+            &pm.cidfile(&name),
+        ],
         &rootfs.path(),
         &[
             "/bin/sh",
@@ -359,7 +366,7 @@ fn podman_run_tty() {
         stdout.contains("/dev/pts/") && stdout.contains("IS-A-TTY"),
         "{stdout}"
     );
-    assert_no_leaks(&name, &[Path::new(OCIRUN_DEFAULT_ROOT)]);
+    pm.assert_no_leaks(&name);
 }
 
 /// `podman pause` / `unpause`: podman runs `<runtime> pause ID` / `resume ID` (runc's command
@@ -413,6 +420,8 @@ fn podman_resource_limits_apply() {
             "--rm",
             "--name",
             &name,
+            "--cidfile",
+            &pm.cidfile(&name),
             "--memory",
             "64m",
             "--pids-limit",
@@ -427,7 +436,7 @@ fn podman_resource_limits_apply() {
         ["67108864", "50"],
         "memory limit, pids.max inside: {out}"
     );
-    assert_no_leaks(&name, &[Path::new(OCIRUN_DEFAULT_ROOT)]);
+    pm.assert_no_leaks(&name);
 }
 
 /// `podman run --uidmap/--gidmap`: a user namespace (config-linux.md "User namespace
@@ -447,6 +456,8 @@ fn podman_user_namespace_mappings() {
             "--rm",
             "--name",
             &name,
+            "--cidfile",
+            &pm.cidfile(&name),
             "--uidmap",
             "0:100000:65536",
             "--gidmap",
@@ -465,7 +476,7 @@ fn podman_user_namespace_mappings() {
         ["0", "100000", "65536", "0"],
         "uid_map, id -u inside"
     );
-    assert_no_leaks(&name, &[Path::new(OCIRUN_DEFAULT_ROOT)]);
+    pm.assert_no_leaks(&name);
 }
 
 // ------------------------------------------------------------------------------- docker

@@ -84,6 +84,29 @@ ocirun = ["{ocirun}"]
         c
     }
 
+    /// `--cidfile` path for a container named `name` (podman writes the full id there, so
+    /// that a `--rm` container can still be looked for afterwards).
+    pub fn cidfile(&self, name: &str) -> String {
+        self.dir
+            .path()
+            .join(format!("{name}.cid"))
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// Asserts that nothing of the container `name` is left: looked for by name and, when
+    /// podman wrote its `--cidfile`, by full id (ocirun's state dir and the cgroups are
+    /// named after the id).
+    pub fn assert_no_leaks(&self, name: &str) {
+        let root = std::path::Path::new(OCIRUN_DEFAULT_ROOT);
+        super::assert_no_leaks(name, &[root]);
+        if let Ok(id) = std::fs::read_to_string(self.cidfile(name)) {
+            if !id.trim().is_empty() {
+                super::assert_no_leaks(id.trim(), &[root]);
+            }
+        }
+    }
+
     /// The full id of a container given by name.
     pub fn id_of(&self, name: &str) -> String {
         ok(&mut self.cmd(["inspect", "--format", "{{.Id}}", name]))

@@ -6,6 +6,7 @@
 
 use anyhow::Context;
 use clap::Parser;
+use ocitop::collect::proc::ProcReader;
 use ocitop::collect::{Collector, Roots};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,6 +22,9 @@ struct Args {
     /// Also time each kind of /proc read on its own (where the time goes).
     #[arg(long)]
     breakdown: bool,
+    /// Skip timing `ps` and `lsns` (for comparing two builds of ocitop quickly).
+    #[arg(long)]
+    no_peers: bool,
 }
 
 /// The sleeping children, killed and reaped on drop.
@@ -62,9 +66,9 @@ fn main() -> anyhow::Result<()> {
     let mut n = 0;
     for _ in 0..args.runs {
         let mut fresh = Collector::new(Roots::default());
-        let t = Instant::now();
+        let t = Clock::start(Who::Me);
         let s = fresh.snapshot()?;
-        full.push(t.elapsed());
+        full.push(t.stop());
         n = s.processes.len();
     }
     report(&format!("ocitop full snapshot ({n} processes)"), &mut full);
@@ -74,16 +78,20 @@ fn main() -> anyhow::Result<()> {
     let warm = collector.snapshot()?;
     let mut times = Vec::new();
     for _ in 0..args.runs {
-        let t = Instant::now();
+        let t = Clock::start(Who::Me);
         let s = collector.snapshot()?;
-        times.push(t.elapsed());
+        times.push(t.stop());
         std::hint::black_box(s);
     }
     report("ocitop refresh snapshot (live view)", &mut times);
     if args.breakdown {
+        proc_passes(args.runs)?;
         breakdown(&warm, args.runs);
     }
 
+    if args.no_peers {
+        return Ok(());
+    }
     let ps = [
         "ps",
         "-eo",
@@ -99,32 +107,113 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn time_cmd(argv: &[&str], runs: usize) -> anyhow::Result<Vec<Duration>> {
+fn time_cmd(argv: &[&str], runs: usize) -> anyhow::Result<Vec<Sample>> {
     let mut times = Vec::new();
     for _ in 0..runs {
-        let t = Instant::now();
+        let t = Clock::start(Who::Children);
         let out = Command::new(argv[0])
             .args(&argv[1..])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
             .with_context(|| format!("running {}", argv[0]))?;
-        times.push(t.elapsed());
+        times.push(t.stop());
         anyhow::ensure!(out.success(), "{} failed: {out}", argv[0]);
     }
     Ok(times)
 }
 
-fn report(what: &str, times: &mut [Duration]) {
-    times.sort();
+/// One timed run: wall-clock time, and the CPU time (user+sys) it cost, which the load of
+/// other work on the host disturbs much less than the wall-clock time.
+#[derive(Clone, Copy)]
+struct Sample {
+    wall: Duration,
+    cpu: Duration,
+}
+
+/// Whose CPU time a [`Clock`] counts: this process (all its threads) or its waited-for
+/// children (getrusage(2)).
+#[derive(Clone, Copy)]
+enum Who {
+    Me,
+    Children,
+}
+
+struct Clock {
+    who: Who,
+    wall: Instant,
+    cpu: Duration,
+}
+
+impl Clock {
+    fn start(who: Who) -> Self {
+        Clock {
+            who,
+            cpu: cpu_time(who),
+            wall: Instant::now(),
+        }
+    }
+
+    fn stop(self) -> Sample {
+        Sample {
+            wall: self.wall.elapsed(),
+            cpu: cpu_time(self.who).saturating_sub(self.cpu),
+        }
+    }
+}
+
+fn cpu_time(who: Who) -> Duration {
+    use nix::sys::resource::{getrusage, UsageWho};
+    let who = match who {
+        Who::Me => UsageWho::RUSAGE_SELF,
+        Who::Children => UsageWho::RUSAGE_CHILDREN,
+    };
+    let Ok(u) = getrusage(who) else {
+        return Duration::ZERO;
+    };
+    let tv = |t: nix::sys::time::TimeVal| {
+        Duration::from_secs(t.tv_sec().max(0) as u64)
+            + Duration::from_micros(t.tv_usec().max(0) as u64)
+    };
+    tv(u.user_time()) + tv(u.system_time())
+}
+
+fn report(what: &str, samples: &mut [Sample]) {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let mut cpu: Vec<Duration> = samples.iter().map(|s| s.cpu).collect();
+    cpu.sort();
+    samples.sort_by_key(|s| s.wall);
     println!(
-        "{what:<44} min {:>7.1} ms  median {:>7.1} ms  max {:>7.1} ms  ({} runs)",
-        ms(times[0]),
-        ms(times[times.len() / 2]),
-        ms(times[times.len() - 1]),
-        times.len()
+        "{what:<40} wall min {:>7.1} median {:>7.1} max {:>7.1} ms | cpu min {:>7.1} median {:>7.1} ms ({} runs)",
+        ms(samples[0].wall),
+        ms(samples[samples.len() / 2].wall),
+        ms(samples[samples.len() - 1].wall),
+        ms(cpu[0]),
+        ms(cpu[cpu.len() / 2]),
+        samples.len()
     );
+}
+
+/// Times the /proc pass alone (the rest of a snapshot is cgroupfs, state dirs and the model).
+fn proc_passes(runs: usize) -> anyhow::Result<()> {
+    let mut full = Vec::new();
+    for _ in 0..runs {
+        let mut reader = ProcReader::new("/proc");
+        let t = Clock::start(Who::Me);
+        std::hint::black_box(reader.read_all()?);
+        full.push(t.stop());
+    }
+    report("  /proc pass alone, full", &mut full);
+    let mut reader = ProcReader::new("/proc");
+    reader.read_all()?;
+    let mut refresh = Vec::new();
+    for _ in 0..runs {
+        let t = Clock::start(Who::Me);
+        std::hint::black_box(reader.read_all()?);
+        refresh.push(t.stop());
+    }
+    report("  /proc pass alone, refresh", &mut refresh);
+    Ok(())
 }
 
 /// Times reading one kind of file for every process, the way a naive reader does.
@@ -133,23 +222,23 @@ fn breakdown(s: &ocitop::model::Snapshot, runs: usize) {
     for file in ["stat", "status", "cmdline", "cgroup"] {
         let mut times = Vec::new();
         for _ in 0..runs {
-            let t = Instant::now();
+            let t = Clock::start(Who::Me);
             for pid in &pids {
                 let _ = std::hint::black_box(std::fs::read(format!("/proc/{pid}/{file}")));
             }
-            times.push(t.elapsed());
+            times.push(t.stop());
         }
         report(&format!("  read /proc/*/{file}"), &mut times);
     }
     let mut times = Vec::new();
     for _ in 0..runs {
-        let t = Instant::now();
+        let t = Clock::start(Who::Me);
         for pid in &pids {
             for ns in ["mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time"] {
                 let _ = std::hint::black_box(std::fs::read_link(format!("/proc/{pid}/ns/{ns}")));
             }
         }
-        times.push(t.elapsed());
+        times.push(t.stop());
     }
     report("  readlink /proc/*/ns/* (8 kinds)", &mut times);
 }

@@ -9,12 +9,12 @@
 //! a file that cannot be read leaves its fields unknown.
 
 use crate::model::{CgroupLine, Ids, NsKind, Process};
-use nix::fcntl::{openat, readlinkat, OFlag};
+use nix::fcntl::{open, openat, readlinkat, OFlag};
 use nix::sys::stat::Mode;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::Read;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// Every this many passes, nothing is taken from the cache.
@@ -23,7 +23,7 @@ pub const FULL_PASS_EVERY: u64 = 10;
 /// Reads processes under one proc root, reusing its buffers between calls.
 pub struct ProcReader {
     root: PathBuf,
-    buf: Vec<u8>,
+    buf: ReadBuf,
     /// What rarely changes, from the previous pass, by pid.
     cache: HashMap<u32, Stable>,
     passes: u64,
@@ -67,7 +67,7 @@ impl ProcReader {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         ProcReader {
             root: root.into(),
-            buf: Vec::with_capacity(16 * 1024),
+            buf: ReadBuf::default(),
             cache: HashMap::new(),
             passes: 0,
             page_kib: page_kib(),
@@ -78,6 +78,7 @@ impl ProcReader {
     /// threads, each over a contiguous range of pids with its own buffer.
     pub fn read_all(&mut self) -> std::io::Result<Vec<Process>> {
         let pids = self.pids()?;
+        let root = open_dir(&self.root)?;
         let full = self.passes.is_multiple_of(FULL_PASS_EVERY);
         self.passes += 1;
         let previous = std::mem::take(&mut self.cache);
@@ -92,7 +93,7 @@ impl ProcReader {
             let mut out = Vec::with_capacity(pids.len());
             for &pid in &pids {
                 out.extend(read_one(
-                    &self.root,
+                    &root,
                     pid,
                     previous.get(&pid),
                     page_kib,
@@ -102,13 +103,13 @@ impl ProcReader {
             out
         } else {
             let chunk = pids.len().div_ceil(threads);
-            let (root, previous) = (&self.root, &previous);
+            let (root, previous) = (&root, &previous);
             std::thread::scope(|scope| {
                 let handles: Vec<_> = pids
                     .chunks(chunk)
                     .map(|part| {
                         scope.spawn(move || {
-                            let mut buf = Vec::with_capacity(16 * 1024);
+                            let mut buf = ReadBuf::default();
                             part.iter()
                                 .filter_map(|&pid| {
                                     read_one(root, pid, previous.get(&pid), page_kib, &mut buf)
@@ -155,31 +156,44 @@ impl ProcReader {
 
     /// Reads one process; `None` when it is gone (no dir, or no readable, parsable stat).
     pub fn read(&mut self, pid: u32) -> Option<Process> {
-        read_one(&self.root, pid, None, self.page_kib, &mut self.buf)
+        let root = open_dir(&self.root).ok()?;
+        read_one(&root, pid, None, self.page_kib, &mut self.buf)
     }
 }
 
 /// Below this many processes one thread reads them all (threads cost more than they save).
 const PARALLEL_FROM: usize = 2000;
 
+/// Opens a directory as a handle for `openat` only (O_PATH: no read access needed).
+fn open_dir(path: &Path) -> std::io::Result<OwnedFd> {
+    Ok(open(
+        path,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?)
+}
+
 /// Reads one process with `buf`, taking the command line and namespaces from `known` when it
-/// is still the same process image.
+/// is still the same process image. Every file is opened relative to one handle on the pid
+/// directory, so all of them describe the same process even if the pid is reused meanwhile
+/// (they then fail with ESRCH instead).
 fn read_one(
-    root: &Path,
+    root: &OwnedFd,
     pid: u32,
     known: Option<&Stable>,
     page_kib: u64,
-    buf: &mut Vec<u8>,
+    buf: &mut ReadBuf,
 ) -> Option<Process> {
-    let dir = File::open(root.join(pid.to_string())).ok()?;
-    let stat = match read_at(&dir, "stat", buf) {
-        Ok(()) => parse_stat(buf)?,
-        Err(_) => return None,
-    };
+    let dir = openat(
+        root.as_fd(),
+        pid.to_string().as_str(),
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let stat = parse_stat(buf.read_at(&dir, "stat").ok()?)?;
     let known = known.filter(|k| k.start_ticks == stat.start_ticks && k.comm == stat.comm);
-    let cgroups = read_at(&dir, "cgroup", buf)
-        .ok()
-        .map(|()| parse_cgroup(buf));
+    let cgroups = buf.read_at(&dir, "cgroup").ok().map(parse_cgroup);
     if let Some(k) = known {
         return Some(process(
             stat,
@@ -190,14 +204,14 @@ fn read_one(
             page_kib,
         ));
     }
-    let status = match read_at(&dir, "status", buf) {
-        Ok(()) => parse_status(buf),
-        Err(_) => Status::default(),
-    };
-    let cmdline = match read_at(&dir, "cmdline", buf) {
-        Ok(()) => parse_cmdline(buf),
-        Err(_) => Vec::new(),
-    };
+    let status = buf
+        .read_at(&dir, "status")
+        .map(parse_status)
+        .unwrap_or_default();
+    let cmdline = buf
+        .read_at(&dir, "cmdline")
+        .map(parse_cmdline)
+        .unwrap_or_default();
     let mut namespaces = BTreeMap::new();
     for kind in NsKind::ALL {
         if let Ok(target) = readlinkat(dir.as_fd(), ns_file(kind)) {
@@ -261,29 +275,42 @@ fn ns_file(kind: NsKind) -> &'static str {
     }
 }
 
-/// Reads `name` under the open directory `dir` into `buf` (cleared first).
-fn read_at(dir: &File, name: &str, buf: &mut Vec<u8>) -> std::io::Result<()> {
-    let fd = openat(
-        dir.as_fd(),
-        name,
-        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )?;
-    let mut file = File::from(fd);
-    buf.clear();
-    loop {
-        if buf.capacity() - buf.len() < 4096 {
-            buf.reserve(16 * 1024);
+/// A read buffer kept between files and passes. Its bytes are initialised once, so a read
+/// costs no zeroing; it grows when a file fills it.
+struct ReadBuf {
+    data: Vec<u8>,
+}
+
+impl Default for ReadBuf {
+    fn default() -> Self {
+        ReadBuf {
+            data: vec![0; 16 * 1024],
         }
-        let start = buf.len();
-        let room = buf.capacity() - start;
-        buf.resize(buf.capacity(), 0);
-        let n = file.read(&mut buf[start..])?;
-        buf.truncate(start + n);
-        // These files are generated whole (single_open seq_files; cmdline is copied until its
-        // end), so a read shorter than the room left means the end: no second read(2) for EOF.
-        if n == 0 || n < room {
-            return Ok(());
+    }
+}
+
+impl ReadBuf {
+    /// Reads `name` under the open directory `dir`; the bytes stay valid until the next read.
+    fn read_at(&mut self, dir: &OwnedFd, name: &str) -> std::io::Result<&[u8]> {
+        let fd = openat(
+            dir.as_fd(),
+            name,
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        let mut file = File::from(fd);
+        let mut len = 0;
+        loop {
+            let room = self.data.len() - len;
+            let n = file.read(&mut self.data[len..])?;
+            len += n;
+            // These files are generated whole (single_open seq_files; cmdline is copied until
+            // its end), so a read shorter than the room left means the end: no second read(2)
+            // for EOF.
+            if n == 0 || n < room {
+                return Ok(&self.data[..len]);
+            }
+            self.data.resize(self.data.len() * 2, 0);
         }
     }
 }
@@ -311,17 +338,21 @@ pub fn parse_stat(buf: &[u8]) -> Option<Stat> {
     })
 }
 
-/// Parses the Uid: and Gid: lines of /proc/PID/status.
+/// Parses the Uid: and Gid: lines of /proc/PID/status. They come early (line 9 and 10 of
+/// about 60), so the scan stops once both are seen, and only they are decoded as text.
 pub fn parse_status(buf: &[u8]) -> Status {
     let mut status = Status::default();
     for line in buf.split(|&b| b == b'\n') {
-        let Ok(line) = std::str::from_utf8(line) else {
+        let (slot, rest) = if let Some(rest) = line.strip_prefix(b"Uid:") {
+            (&mut status.uids, rest)
+        } else if let Some(rest) = line.strip_prefix(b"Gid:") {
+            (&mut status.gids, rest)
+        } else {
             continue;
         };
-        if let Some(rest) = line.strip_prefix("Uid:") {
-            status.uids = parse_ids(rest);
-        } else if let Some(rest) = line.strip_prefix("Gid:") {
-            status.gids = parse_ids(rest);
+        *slot = std::str::from_utf8(rest).ok().and_then(parse_ids);
+        if status.uids.is_some() && status.gids.is_some() {
+            break;
         }
     }
     status
@@ -403,6 +434,11 @@ mod tests {
         let s = parse_status(b"Name:\tsh\nUid:\t0\t1\t2\t3\nGid:\t4\t5\t6\t7\nVmRSS:\t 1 kB\n");
         assert_eq!(s.uids.unwrap().saved, 2);
         assert_eq!(s.gids.unwrap().fs, 7);
+        // A line that only starts like Uid: is not it; a missing Gid: stays unknown.
+        let s = parse_status(b"Uidx:\t9\t9\t9\t9\nUid:\t1\t1\t1\t1\nGroups:\t\n");
+        assert_eq!(s.uids.unwrap().real, 1);
+        assert_eq!(s.gids, None);
+        assert_eq!(parse_status(b"Uid:\t1\t2\n"), Status::default());
     }
 
     #[test]

@@ -61,7 +61,17 @@ pub fn write(path: &Path, value: &str) -> Result<(), CgroupError> {
         .truncate(false)
         .open(path)
         .map_err(io(path))?;
-    file.write_all(value.as_bytes()).map_err(io(path))
+    file.write_all(value.as_bytes())
+        .map_err(|source| CgroupError::Write {
+            path: path.to_owned(),
+            value: value.trim().to_owned(),
+            source,
+        })
+}
+
+/// The number in a cgroup file (`-1` style or plain), or `None` when absent or unreadable.
+pub fn read_i64(path: &Path) -> Option<i64> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
 /// The pids in `dir/cgroup.procs` (this cgroup only). Missing file: none.

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use super::detect::{Hierarchies, Hierarchy, ProcessCgroups, Version};
 use super::path::CgroupsPath;
-use super::{fs, v1, v2, CgroupError, CgroupManager};
+use super::{fs, resources, v1, v2, CgroupError, CgroupManager};
+use oci_spec::runtime::LinuxResources;
 
 /// How long `remove` waits, in all, for processes still leaving the cgroup (rmdir EBUSY).
 const REMOVE_WAIT: Duration = Duration::from_secs(1);
@@ -111,21 +112,76 @@ impl FsManager {
         Ok(())
     }
 
+    /// Writes `r` to every hierarchy: each v1 hierarchy gets its controllers' files; the v2
+    /// one gets the rest (on a hybrid host only what no v1 hierarchy controls), after the
+    /// controllers it needs are enabled in the parents' `cgroup.subtree_control`.
+    fn write_resources(&self, r: &LinuxResources) -> Result<(), CgroupError> {
+        let v1_controllers: Vec<String> = self
+            .dirs
+            .iter()
+            .filter_map(|d| match &d.hierarchy.version {
+                Version::V1 { controllers } => Some(controllers.clone()),
+                Version::V2 => None,
+            })
+            .flatten()
+            .collect();
+        let in_v1 = |c: &str| v1_controllers.iter().any(|x| x == c);
+        for dir in &self.dirs {
+            let writes = match &dir.hierarchy.version {
+                Version::V1 { controllers } => {
+                    let current = fs::read_i64(&dir.path.join("memory.limit_in_bytes"));
+                    resources::v1(controllers, r, current)?
+                }
+                Version::V2 => {
+                    if !in_v1("devices") {
+                        if let Some(warning) = resources::v2_devices_check(r)? {
+                            crate::logging::warn(&warning);
+                        }
+                    }
+                    let writes = resources::v2(r, &in_v1)?;
+                    v2::enable_controllers(&dir.hierarchy.mount_point, &dir.path, &writes)?;
+                    writes
+                }
+            };
+            for write in writes {
+                fs::write(&dir.path.join(&write.file), &write.value)?;
+            }
+        }
+        if !self.dirs.iter().any(|d| d.hierarchy.version == Version::V2)
+            && r.unified().as_ref().is_some_and(|u| !u.is_empty())
+        {
+            return Err(CgroupError::Other(
+                "linux.resources.unified: needs cgroup v2, and this host has no cgroup2 hierarchy"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
     fn rollback(&self) {
         fs::remove_created(&self.take_created());
     }
 }
 
 impl CgroupManager for FsManager {
-    fn apply(&self, pid: i32) -> Result<(), CgroupError> {
+    fn apply_resources(
+        &self,
+        pid: i32,
+        resources: Option<&LinuxResources>,
+    ) -> Result<(), CgroupError> {
         let result = self
             .create()
             .and_then(|()| self.check_fit(pid))
+            .and_then(|()| resources.map_or(Ok(()), |r| self.write_resources(r)))
             .and_then(|()| self.join(pid));
         if result.is_err() {
             self.rollback();
         }
         result
+    }
+
+    fn set(&self, resources: &LinuxResources) -> Result<(), CgroupError> {
+        self.write_resources(resources)
     }
 
     fn join(&self, pid: i32) -> Result<(), CgroupError> {

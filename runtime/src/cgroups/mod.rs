@@ -3,13 +3,16 @@
 //!
 //! `detect` finds the hierarchies, `path` maps `cgroupsPath` into each, `manager` places
 //! processes with the file operations of `fs`; `v1`/`v2` hold what differs between versions
-//! (and will hold the `linux.resources` writers). Resources are not applied yet:
-//! [`ignored_resources`] says what a config asked for, for the caller to warn about.
+//! `resources` turns `linux.resources` into the interface files to write for each version,
+//! `devices` the device rules; [`ignored_resources`] says what a config asked for that ocirun
+//! does not apply, for the caller to warn about.
 
 pub mod detect;
+pub mod devices;
 mod fs;
 pub mod manager;
 pub mod path;
+pub mod resources;
 mod v1;
 mod v2;
 
@@ -26,6 +29,12 @@ pub enum CgroupError {
     #[error("cgroup {}: {}", path.display(), lower(source))]
     Io {
         path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cgroup {}: write \"{value}\": {}", path.display(), lower(source))]
+    Write {
+        path: PathBuf,
+        value: String,
         source: std::io::Error,
     },
     #[error("linux.cgroupsPath \"{}\": {reason}", path.display())]
@@ -58,7 +67,19 @@ pub trait CgroupManager {
     /// Creates the cgroup (every v1 hierarchy and/or the v2 one) and moves `pid` into it.
     /// Fails, leaving nothing behind, if the cgroup already holds other processes or is
     /// frozen (config-linux.md "Control groups"). For `create`.
-    fn apply(&self, pid: i32) -> Result<(), CgroupError>;
+    fn apply(&self, pid: i32) -> Result<(), CgroupError> {
+        self.apply_resources(pid, None)
+    }
+    /// [`CgroupManager::apply`] that also writes `resources` (config-linux.md "Control
+    /// groups": the runtime MUST apply them) before the process is moved in, so the limits
+    /// and device rules hold from its first instruction. Nothing is left behind on failure.
+    fn apply_resources(
+        &self,
+        pid: i32,
+        resources: Option<&LinuxResources>,
+    ) -> Result<(), CgroupError>;
+    /// Writes `resources` to the existing cgroup (runc's `update`).
+    fn set(&self, resources: &LinuxResources) -> Result<(), CgroupError>;
     /// Moves `pid` into the existing cgroup, without checks. For `exec`.
     fn join(&self, pid: i32) -> Result<(), CgroupError>;
     /// Every pid in the container's cgroup and below (for `kill --all` and `delete --force`),
@@ -98,37 +119,14 @@ pub fn manager(
     Ok(Box::new(FsManager::new(&hierarchies, &own, &path)?))
 }
 
-/// The `linux.resources` fields set in the config, which ocirun does not apply yet: a one-line
-/// warning for the caller to log (docker and podman always send some, e.g. device rules), or
-/// `None` when there is nothing to say.
+/// The `linux.resources` fields set in the config which ocirun does not apply (see
+/// [`resources::ignored`]): a one-line warning for the caller to log, or `None` when there is
+/// nothing to say.
 pub fn ignored_resources(resources: Option<&LinuxResources>) -> Option<String> {
-    let r = resources?;
-    let fields: Vec<&str> = [
-        (
-            "devices",
-            r.devices().as_ref().is_some_and(|d| !d.is_empty()),
-        ),
-        ("memory", r.memory().is_some()),
-        ("cpu", r.cpu().is_some()),
-        ("pids", r.pids().is_some()),
-        ("blockIO", r.block_io().is_some()),
-        (
-            "hugepageLimits",
-            r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty()),
-        ),
-        ("network", r.network().is_some()),
-        ("rdma", r.rdma().as_ref().is_some_and(|h| !h.is_empty())),
-        (
-            "unified",
-            r.unified().as_ref().is_some_and(|h| !h.is_empty()),
-        ),
-    ]
-    .into_iter()
-    .filter_map(|(name, set)| set.then_some(name))
-    .collect();
+    let fields = resources::ignored(resources?);
     (!fields.is_empty()).then(|| {
         format!(
-            "linux.resources is not applied by ocirun yet; ignored: {}",
+            "linux.resources not applied by ocirun: {}",
             fields.join(", ")
         )
     })
@@ -138,7 +136,7 @@ pub fn ignored_resources(resources: Option<&LinuxResources>) -> Option<String> {
 #[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
-    use oci_spec::runtime::{LinuxPidsBuilder, LinuxResourcesBuilder};
+    use oci_spec::runtime::{LinuxMemoryBuilder, LinuxPidsBuilder, LinuxResourcesBuilder};
 
     #[test]
     fn io_errors_name_the_errno() {
@@ -167,13 +165,23 @@ mod tests {
         assert_eq!(ignored_resources(None), None);
         let empty = LinuxResourcesBuilder::default().build().unwrap();
         assert_eq!(ignored_resources(Some(&empty)), None);
-        let r = LinuxResourcesBuilder::default()
+        let pids = LinuxResourcesBuilder::default()
             .pids(LinuxPidsBuilder::default().limit(10).build().unwrap())
             .build()
             .unwrap();
+        assert_eq!(ignored_resources(Some(&pids)), None);
+        let kernel = LinuxResourcesBuilder::default()
+            .memory(
+                LinuxMemoryBuilder::default()
+                    .kernel(1 << 20)
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+            .unwrap();
         assert_eq!(
-            ignored_resources(Some(&r)).unwrap(),
-            "linux.resources is not applied by ocirun yet; ignored: pids"
+            ignored_resources(Some(&kernel)).unwrap(),
+            "linux.resources not applied by ocirun: memory.kernel"
         );
     }
 }

@@ -18,3 +18,38 @@ pub fn is_frozen(dir: &Path) -> Result<bool, CgroupError> {
         Err(source) => Err(CgroupError::Io { path, source }),
     }
 }
+
+/// cgroup-v2.rst "Enabling and Disabling": a controller's files exist in a cgroup only when
+/// every ancestor below the root lists it in `cgroup.subtree_control`. Enables the
+/// controllers `writes` touch (the prefix of each file name, `cgroup.*` excepted) from the
+/// hierarchy's mount point down to `dir`'s parent; already enabled is a no-op.
+pub fn enable_controllers(
+    mount_point: &Path,
+    dir: &Path,
+    writes: &[super::resources::Write],
+) -> Result<(), CgroupError> {
+    let mut controllers: Vec<&str> = writes
+        .iter()
+        .filter_map(|w| w.file.split_once('.').map(|(c, _)| c))
+        .filter(|c| *c != "cgroup")
+        .collect();
+    controllers.sort_unstable();
+    controllers.dedup();
+    if controllers.is_empty() {
+        return Ok(());
+    }
+    let Ok(below) = dir.strip_prefix(mount_point) else {
+        return Ok(());
+    };
+    let value = controllers
+        .iter()
+        .map(|c| format!("+{c}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut current = mount_point.to_owned();
+    for component in below.components() {
+        super::fs::write(&current.join("cgroup.subtree_control"), &value)?;
+        current.push(component);
+    }
+    Ok(())
+}

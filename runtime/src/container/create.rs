@@ -197,7 +197,10 @@ fn build(
     progress.stage1 = Some(stage1);
     // config-linux.md "Control groups": placed before any namespace exists, so a new cgroup
     // namespace is rooted at the container's cgroup.
-    cgroup.apply(stage1)?;
+    cgroup.apply_resources(
+        stage1,
+        spec.linux().as_ref().and_then(|l| l.resources().as_ref()),
+    )?;
     crate::logging::debug(&format!("stage-1 {stage1} placed in {:?}", cgroup.paths()));
     progress.cgroup = Some(cgroup);
     parent.send(&Msg::CgroupReady)?;

@@ -13,6 +13,7 @@ mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -94,6 +95,8 @@ enum Command {
     Pause(pause::Args),
     /// Thaw a paused container
     Resume(pause::Args),
+    /// Change the resource limits of a container
+    Update(update::Args),
 }
 
 pub fn main() -> anyhow::Result<i32> {
@@ -135,6 +138,7 @@ pub fn main() -> anyhow::Result<i32> {
         Command::Exec(a) => exec::run(g, &a),
         Command::Pause(a) => pause::pause(g, &a),
         Command::Resume(a) => pause::resume(g, &a),
+        Command::Update(a) => update::run(g, &a),
     }
 }
 

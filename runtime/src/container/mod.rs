@@ -12,6 +12,7 @@ pub mod ps;
 pub mod run;
 pub mod start;
 pub mod state;
+pub mod update;
 
 use crate::state::Status;
 

@@ -158,6 +158,10 @@ fn build(
         rootfs_options: crate::rootfs::RootfsOptions {
             no_pivot: opts.no_pivot,
             bundle: Some(loaded.bundle.clone()),
+            // Opened here, as host root: the init may be in a user namespace that cannot
+            // reach them (podman's 0700 userdata).
+            host_sources: crate::rootfs::host_sources(spec, &loaded.bundle)
+                .map_err(|e| Error::Failed(e.to_string()))?,
         },
         fifo,
         console_socket: console,

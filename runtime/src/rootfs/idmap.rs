@@ -147,7 +147,9 @@ pub fn attach(tree: &OwnedFd, dest: BorrowedFd<'_>) -> Result<(), Errno> {
     Errno::result(rc).map(drop)
 }
 
-fn open_tree(source: &Path, recursive: bool) -> Result<OwnedFd, Errno> {
+/// open_tree(2) with OPEN_TREE_CLONE: a detached copy of the mount at `source` (the whole
+/// tree below it when `recursive`), made with the caller's credentials and mount namespace.
+pub(crate) fn open_tree(source: &Path, recursive: bool) -> Result<OwnedFd, Errno> {
     let path = CString::new(source.as_os_str().as_encoded_bytes()).map_err(|_| Errno::EINVAL)?;
     let mut flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint;
     if recursive {

@@ -44,6 +44,56 @@ pub struct RootfsOptions {
     /// The bundle directory: relative bind sources are relative to it (config.md "Mounts").
     /// `None`: the current directory.
     pub bundle: Option<PathBuf>,
+    /// Mount sources opened on the host by [`host_sources`] (containers with their own user
+    /// namespace); empty otherwise.
+    pub host_sources: HostSources,
+}
+
+/// Mount sources the runtime opens with its own credentials, on the host, before the
+/// container's user namespace exists (config.md "Mounts": `source` is a host path; the
+/// container's root, mapped to an unprivileged host uid, may not be able to search the
+/// directories leading to it: podman keeps them below 0700 directories). Detached mount trees
+/// (open_tree(2) clones) that the init attaches with move_mount(2), by index in `mounts`; the
+/// fds are inherited across the forks and closed on exec.
+#[derive(Debug, Clone, Default)]
+pub struct HostSources {
+    /// Id-mapped binds ([`idmap::host_trees`]).
+    pub idmapped: Vec<(usize, Arc<OwnedFd>)>,
+    /// Plain `bind`/`rbind` mounts.
+    pub binds: Vec<(usize, Arc<OwnedFd>)>,
+}
+
+/// The [`HostSources`] of `spec`: nothing unless `linux.namespaces` has a user namespace
+/// (without one the init is host root and resolves the sources itself). Run in the runtime
+/// (host user and mount namespace) before forking; relative sources are relative to `bundle`.
+/// Fails naming the source that cannot be opened.
+pub fn host_sources(spec: &Spec, bundle: &Path) -> Result<HostSources, RootfsError> {
+    let user_ns = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|ns| ns.iter().any(|n| n.typ() == LinuxNamespaceType::User));
+    if !user_ns {
+        return Ok(HostSources::default());
+    }
+    let mut binds = Vec::new();
+    let maps = idmap::container_mappings(spec);
+    for (index, m) in spec.mounts().iter().flatten().enumerate() {
+        let opts = options::parse(m.options().as_deref().unwrap_or_default());
+        let idmapped = idmap::plan(m, &opts, maps).is_ok_and(|p| p.is_some());
+        let Some(source) = m.source() else { continue };
+        if !opts.bind || idmapped || opts.flags.contains(MsFlags::MS_REMOUNT) {
+            continue;
+        }
+        let source = bundle.join(source);
+        let tree = idmap::open_tree(&source, opts.recursive)
+            .map_err(RootfsError::sys("open bind source", &source))?;
+        binds.push((index, Arc::new(tree)));
+    }
+    Ok(HostSources {
+        idmapped: idmap::host_trees(spec, bundle)?,
+        binds,
+    })
 }
 
 /// Why the rootfs could not be set up. Every message names the path and, for a failed
@@ -124,7 +174,7 @@ pub fn finish(spec: &Spec, rootfs: &Path, opts: &RootfsOptions) -> Result<(), Ro
 ///
 /// The container's init must already be in its cgroup when a `cgroup` mount is listed.
 pub fn prepare(spec: &Spec, rootfs: &Path, opts: &RootfsOptions) -> Result<(), RootfsError> {
-    prepare_with_idmapped(spec, rootfs, opts, &[])
+    prepare_with_idmapped(spec, rootfs, opts, &opts.host_sources.idmapped)
 }
 
 /// [`prepare`], given the detached id-mapped trees [`idmap::host_trees`] made on the host (by
@@ -170,6 +220,7 @@ pub fn prepare_with_idmapped(
         user_ns,
         container_maps: idmap::container_mappings(spec),
         idmapped,
+        host_binds: &opts.host_sources.binds,
     };
     let mounts = spec.mounts().as_deref().unwrap_or_default();
     for (index, m) in mounts.iter().enumerate() {

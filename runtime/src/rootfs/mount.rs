@@ -29,6 +29,8 @@ pub struct MountContext<'a> {
     pub container_maps: Option<(&'a [LinuxIdMapping], &'a [LinuxIdMapping])>,
     /// Id-mapped trees made on the host, by mount index.
     pub idmapped: &'a [(usize, Arc<OwnedFd>)],
+    /// Bind sources opened on the host ([`super::host_sources`]), by mount index.
+    pub host_binds: &'a [(usize, Arc<OwnedFd>)],
 }
 
 /// Mounts one config.json entry inside the rootfs.
@@ -51,7 +53,7 @@ pub fn mount_entry(ctx: &MountContext<'_>, index: usize, m: &Mount) -> Result<()
         return bind_idmapped(ctx, index, m, &plan, &opts);
     }
     if opts.bind {
-        return bind(ctx, m, &opts);
+        return bind(ctx, index, m, &opts);
     }
     let dest = ctx.root.resolve_or_create(destination, Create::Dir)?;
     if matches!(fstype, "proc" | "sysfs") {
@@ -143,7 +145,12 @@ fn mount_filesystem(
 
 /// `bind`/`rbind`: the host source onto the destination, then a remount for the per-mount
 /// flags (mount(2): with MS_BIND "the remaining bits in mountflags are ignored").
-fn bind(ctx: &MountContext<'_>, m: &Mount, opts: &MountOptions) -> Result<(), RootfsError> {
+fn bind(
+    ctx: &MountContext<'_>,
+    index: usize,
+    m: &Mount,
+    opts: &MountOptions,
+) -> Result<(), RootfsError> {
     let destination = m.destination();
     if !opts.data.is_empty() {
         return Err(RootfsError::InvalidMount {
@@ -169,7 +176,39 @@ fn bind(ctx: &MountContext<'_>, m: &Mount, opts: &MountOptions) -> Result<(), Ro
         remount_bind(&dest, destination, opts)?;
         return after_mount(ctx.root, destination, opts);
     }
-    bind_host(ctx, destination, &source, opts, opts.recursive)
+    match ctx.host_binds.iter().find(|(i, _)| *i == index) {
+        Some((_, tree)) => bind_premade(ctx, destination, &source, tree, opts),
+        None => bind_host(ctx, destination, &source, opts, opts.recursive),
+    }
+}
+
+/// A bind whose source the runtime opened on the host (a detached tree): its kind from the
+/// tree itself, attached with move_mount(2); no lookup of `source` from here, where the
+/// container's user namespace may not reach it.
+fn bind_premade(
+    ctx: &MountContext<'_>,
+    destination: &Path,
+    source: &Path,
+    tree: &OwnedFd,
+    opts: &MountOptions,
+) -> Result<(), RootfsError> {
+    let stat = nix::sys::stat::fstat(tree.as_fd())
+        .map_err(RootfsError::sys("fstat bind source", source))?;
+    let is_dir = nix::sys::stat::SFlag::from_bits_truncate(stat.st_mode)
+        .contains(nix::sys::stat::SFlag::S_IFDIR);
+    let kind = if is_dir { Create::Dir } else { Create::File };
+    let dest = ctx.root.resolve_or_create(destination, kind)?;
+    procfs::check(ctx.root, destination, &dest, Some(source))?;
+    idmap::attach(tree, dest.as_fd()).map_err(|errno| RootfsError::Syscall {
+        op: format!("move_mount bind {} on", source.display()),
+        path: destination.to_owned(),
+        errno,
+    })?;
+    if opts.bind_needs_remount() {
+        let mounted = reopen(ctx.root, destination)?;
+        remount_bind(&mounted, destination, opts)?;
+    }
+    after_mount(ctx.root, destination, opts)
 }
 
 /// An `idmap`/`ridmap` bind: the tree the host made for this mount (`ctx.idmapped`), else,

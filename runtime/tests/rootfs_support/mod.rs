@@ -65,6 +65,7 @@ impl Bundle {
         RootfsOptions {
             no_pivot: false,
             bundle: Some(self.path().to_owned()),
+            ..RootfsOptions::default()
         }
     }
 }

@@ -135,23 +135,33 @@ fn lifecycle(args: LifecycleArgs) -> Result<()> {
     let rounds = args.warmup + args.runs;
     // SAFETY: isatty only inspects the descriptor.
     let progress = unsafe { libc::isatty(2) } == 1;
-    for round in 0..rounds {
-        for k in 0..ok.len() {
-            let i = (round + k) % ok.len();
-            counter += 1;
-            let sample = run_once(&ok[i], &state, &bundle, &format!("{prefix}{counter}"))?;
-            if round >= args.warmup {
-                samples[i].push(sample);
+    let mut timed = || -> Result<()> {
+        for round in 0..rounds {
+            for k in 0..ok.len() {
+                let i = (round + k) % ok.len();
+                counter += 1;
+                let sample = run_once(&ok[i], &state, &bundle, &format!("{prefix}{counter}"))?;
+                if round >= args.warmup {
+                    samples[i].push(sample);
+                }
+            }
+            if progress {
+                eprint!("\rbench: round {}/{rounds}", round + 1);
             }
         }
         if progress {
-            eprint!("\rbench: round {}/{rounds}", round + 1);
+            eprintln!();
         }
+        Ok(())
+    };
+    let outcome = timed();
+    // Checked after a failed run too, so that what it left is named.
+    let leaks = check_nothing_left(&state, &bundle, &prefix);
+    match (outcome, leaks) {
+        (Err(e), Err(leaks)) => return Err(e.context(format!("{leaks:#}"))),
+        (Err(e), Ok(())) | (Ok(()), Err(e)) => return Err(e),
+        (Ok(()), Ok(())) => {}
     }
-    if progress {
-        eprintln!();
-    }
-    check_nothing_left(&state, &bundle, &prefix)?;
 
     let table = render_table(&ok, &samples);
     println!("{table}");
@@ -340,7 +350,8 @@ fn run_once(rt: &Runtime, state: &Path, bundle: &Path, id: &str) -> Result<Sampl
     let wall = start.elapsed();
     let stderr = read_stderr(child);
     let leftover = state.join(id).exists();
-    if leftover {
+    // A failed run may have left a container (or only its cgroups) behind: delete it either way.
+    if leftover || status != 0 {
         let _ = Command::new(&rt.path)
             .arg("--root")
             .arg(state)

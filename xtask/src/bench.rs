@@ -31,6 +31,16 @@ pub struct Args {
 enum Bench {
     /// Time `run` of a trivial container (create, start, wait, delete) per runtime.
     Lifecycle(LifecycleArgs),
+    /// Time ocitop's /proc snapshot on a host with many processes, beside `ps` and `lsns`
+    /// (runs inspector/src/bin/ocitop-bench.rs; its figures go to docs/inspector.md).
+    Inspector(InspectorArgs),
+}
+
+#[derive(clap::Args)]
+struct InspectorArgs {
+    /// Passed to ocitop-bench as is (e.g. `--procs 10000 --runs 10 --breakdown`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
 }
 
 #[derive(clap::Args, Clone)]
@@ -71,7 +81,29 @@ const UNIFIED_CONTROLLERS: &str = "/sys/fs/cgroup/unified/cgroup.controllers";
 pub fn run(args: Args) -> Result<()> {
     match args.bench {
         Bench::Lifecycle(args) => lifecycle(args),
+        Bench::Inspector(args) => inspector(args),
     }
+}
+
+fn inspector(args: InspectorArgs) -> Result<()> {
+    let status = cargo()
+        .args([
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "ocitop",
+            "--bin",
+            "ocitop-bench",
+            "--",
+        ])
+        .args(&args.args)
+        .status()
+        .context("cannot run cargo for ocitop-bench")?;
+    if !status.success() {
+        bail!("ocitop-bench failed ({status})");
+    }
+    Ok(())
 }
 
 struct Runtime {

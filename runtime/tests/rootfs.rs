@@ -835,3 +835,70 @@ fn idmapped_mount_made_on_the_host_for_a_user_namespace() {
     })
     .unwrap();
 }
+
+/// config.md "Mounts" (`source` is a host path) with config-linux.md "User namespace
+/// mappings": the container's root may not reach a source below a directory it cannot search
+/// (podman's 0700 userdata owned by host root, here owned by an unmapped uid); the runtime
+/// opens the sources on the host first ([`ocirun::rootfs::host_sources`]), as runc does.
+#[test]
+fn bind_sources_opened_on_the_host_for_a_user_namespace() {
+    let Some(_serial) = root_or_skip() else {
+        return;
+    };
+    let bundle = Bundle::new();
+    let private = bundle.path().join("private");
+    std::fs::create_dir_all(private.join("data")).unwrap();
+    std::fs::write(private.join("hosts"), "127.0.0.1 ocirun\n").unwrap();
+    std::fs::write(private.join("data/f"), "data").unwrap();
+    std::os::unix::fs::chown(&private, Some(1234), Some(1234)).unwrap();
+    std::fs::set_permissions(
+        &private,
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    let identity = json!([{"containerID": 0, "hostID": 0, "size": 1}]);
+    let config = spec(json!({
+        "linux": {
+            "namespaces": [{"type": "user"}, {"type": "mount"}, {"type": "pid"}, {"type": "ipc"}],
+            "uidMappings": identity, "gidMappings": identity
+        },
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/etc/hosts", "type": "bind", "source": "private/hosts",
+             "options": ["bind", "ro"]},
+            {"destination": "/data", "type": "bind", "source": "private/data",
+             "options": ["rbind"]}
+        ]
+    }));
+    let extra = CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWIPC;
+    let mut opts = bundle.options();
+    // The init alone: EACCES on the 0700 directory of an unmapped owner.
+    let err = run_in(extra, &bundle, &config, &opts, || {}, || {}).unwrap_err();
+    assert!(err.contains("EACCES"), "{err}");
+
+    opts.host_sources = ocirun::rootfs::host_sources(&config, bundle.path()).unwrap();
+    let indices: Vec<usize> = opts.host_sources.binds.iter().map(|(i, _)| *i).collect();
+    assert_eq!(indices, [1, 2]);
+    run_in(
+        extra,
+        &bundle,
+        &config,
+        &opts,
+        || {},
+        || {
+            assert_eq!(
+                std::fs::read_to_string("/etc/hosts").unwrap(),
+                "127.0.0.1 ocirun\n"
+            );
+            assert_eq!(std::fs::read_to_string("/data/f").unwrap(), "data");
+            assert!(mount_at("/etc/hosts").has("ro"));
+        },
+    )
+    .unwrap();
+
+    // Without a user namespace the init resolves sources itself: nothing is opened.
+    let plain = spec(json!({"mounts": [{"destination": "/data", "type": "bind",
+        "source": "private/data", "options": ["rbind"]}]}));
+    let none = ocirun::rootfs::host_sources(&plain, bundle.path()).unwrap();
+    assert!(none.binds.is_empty() && none.idmapped.is_empty());
+}

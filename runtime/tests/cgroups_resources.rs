@@ -50,8 +50,7 @@ fn v2_tree_gets_every_file_and_enables_controllers() {
         "pids": {"limit": 50},
         "blockIO": {"weight": 500},
         "hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}],
-        "unified": {"memory.high": "60000000"},
-        "devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"}]
+        "unified": {"memory.high": "60000000"}
     }"#,
     );
     m.apply_resources(99, Some(&r)).unwrap();
@@ -109,7 +108,7 @@ fn v2_refusals_leave_nothing_behind() {
         ),
         (
             r#"{"devices": [{"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rwm"}]}"#,
-            "rule \"allow c 10:229 rwm\" cannot be enforced",
+            "is not on a cgroup2 filesystem: the device program cannot be attached",
         ),
     ] {
         let m = fake_manager(&h, "/refused/c");
@@ -274,4 +273,47 @@ fn host_limits_are_written_and_raised_and_lowered() {
     let dirs = m.0.paths();
     m.0.remove().unwrap();
     assert!(dirs.iter().all(|d| !d.exists()));
+}
+
+/// v2 device rules (config-linux.md "Allowed Device Cgroup Rules") are an eBPF program on the
+/// cgroup2 directory: checked for real on this host's cgroup2 mount (unified or hybrid), with a
+/// shell inside the cgroup opening a device that is, then is not, allowed.
+#[test]
+fn host_v2_device_program_allows_and_denies() {
+    if !root_or_skip() {
+        return;
+    }
+    let Some(unified) = Hierarchies::detect().unwrap().unified else {
+        eprintln!("skipped: no cgroup2 hierarchy on this host");
+        return;
+    };
+    let only_v2 = Hierarchies {
+        v1: vec![],
+        unified: Some(unified),
+    };
+    let kmsg = |extra: &str| {
+        let path = format!("/ocirun-bpf-test-{}-{}", std::process::id(), extra.len());
+        let m = Cleanup(Box::new(fake_manager(&only_v2, &path)));
+        let rules = format!(r#"{{"devices": [{{"allow": false, "access": "rwm"}}{extra}]}}"#);
+        let mut sh = Command::new("sh")
+            .arg("-c")
+            .arg("read x; if (: </dev/kmsg) 2>/dev/null; then echo kmsg; else echo denied; fi; : </dev/null && echo null")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        m.0.apply_resources(sh.id() as i32, Some(&resources(&rules)))
+            .unwrap();
+        use std::io::Write;
+        sh.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        let out = sh.wait_with_output().unwrap();
+        m.0.remove().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // Deny all + the defaults: /dev/null (default) opens, /dev/kmsg (1:11) does not.
+    assert_eq!(kmsg(""), "denied\nnull\n");
+    assert_eq!(
+        kmsg(r#", {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "r"}"#),
+        "kmsg\nnull\n"
+    );
 }

@@ -133,13 +133,11 @@ impl FsManager {
                     resources::v1(controllers, r, current)?
                 }
                 Version::V2 => {
-                    if !in_v1("devices") {
-                        if let Some(warning) = resources::v2_devices_check(r)? {
-                            crate::logging::warn(&warning);
-                        }
-                    }
                     let writes = resources::v2(r, &in_v1)?;
                     v2::enable_controllers(&dir.hierarchy.mount_point, &dir.path, &writes)?;
+                    if !in_v1("devices") {
+                        v2::devices(&dir.path, r)?;
+                    }
                     writes
                 }
             };

@@ -7,6 +7,7 @@
 //! `devices` the device rules; [`ignored_resources`] says what a config asked for that ocirun
 //! does not apply, for the caller to warn about.
 
+mod bpf;
 pub mod detect;
 pub mod devices;
 mod fs;

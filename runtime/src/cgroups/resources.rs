@@ -209,7 +209,7 @@ fn v1_blkio(b: &LinuxBlockIo, out: &mut Vec<Write>) {
 }
 
 /// The writes for the v2 hierarchy, leaving out the controllers `skip` says are handled by a
-/// v1 hierarchy (hybrid host). Device rules are not here: see [`v2_devices_check`].
+/// v1 hierarchy (hybrid host). Device rules are not files on v2: see [`super::bpf`].
 pub fn v2(r: &LinuxResources, skip: &dyn Fn(&str) -> bool) -> Result<Vec<Write>, CgroupError> {
     let mut out = Vec::new();
     if !skip("memory") {
@@ -375,29 +375,6 @@ fn v2_io(b: &LinuxBlockIo, out: &mut Vec<Write>) {
             ));
         }
     }
-}
-
-/// Device rules on a host whose only devices control is cgroup v2 (an eBPF program, not
-/// written by ocirun): rules that give the container nothing beyond the default list (deny
-/// rules, and allow rules that are defaults) are accepted with a warning returned; anything
-/// else is refused, since it would be silently not enforced.
-pub fn v2_devices_check(r: &LinuxResources) -> Result<Option<String>, CgroupError> {
-    let rules = devices::effective(r.devices().as_deref().unwrap_or_default());
-    if rules.is_empty() {
-        return Ok(None);
-    }
-    if let Some(extra) = rules.iter().find(|d| d.allow && !d.is_default()) {
-        return Err(invalid(
-            "devices",
-            format!(
-                "rule \"allow {}\" cannot be enforced: cgroup v2 device control (eBPF) is not implemented by ocirun",
-                extra.line()
-            ),
-        ));
-    }
-    Ok(Some(
-        "linux.resources.devices: not enforced on cgroup v2 (no eBPF device program); the rules only deny or allow the default devices".into(),
-    ))
 }
 
 /// What ocirun never applies (the caller warns): kernel memory limits (deprecated, runc

@@ -53,3 +53,20 @@ pub fn enable_controllers(
     }
     Ok(())
 }
+
+/// The device rules of `r` as an eBPF program on the cgroup2 directory `dir` (v2 has no
+/// devices files). None: nothing attached, the parent's rules apply. `dir` not on cgroup2 (a
+/// test tree): refused, since the rules could not be enforced.
+pub fn devices(dir: &Path, r: &oci_spec::runtime::LinuxResources) -> Result<(), CgroupError> {
+    let rules = super::devices::effective(r.devices().as_deref().unwrap_or_default());
+    if rules.is_empty() {
+        return Ok(());
+    }
+    if !super::bpf::is_cgroup2(dir) {
+        return Err(CgroupError::Other(format!(
+            "linux.resources.devices: {} is not on a cgroup2 filesystem: the device program cannot be attached",
+            dir.display()
+        )));
+    }
+    super::bpf::attach(dir, &rules)
+}

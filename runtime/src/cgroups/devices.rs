@@ -28,8 +28,9 @@ impl Rule {
         Self {
             allow: d.allow(),
             kind,
-            major: d.major(),
-            minor: d.minor(),
+            // Absent means any (config-linux.md); runc and older docker write -1 for it too.
+            major: d.major().filter(|&n| n >= 0),
+            minor: d.minor().filter(|&n| n >= 0),
             access: d.access().clone().unwrap_or_else(|| "rwm".into()),
         }
     }
@@ -137,5 +138,14 @@ mod tests {
         assert!(lines.contains(&"b *:* m".to_string()));
         assert!(!rules[1].is_default() && rules[2].is_default());
         assert!(effective(&[]).is_empty());
+        let wildcard = LinuxDeviceCgroupBuilder::default()
+            .allow(true)
+            .typ(LinuxDeviceType::B)
+            .major(-1)
+            .minor(-1)
+            .access("m")
+            .build()
+            .unwrap();
+        assert_eq!(effective(&[wildcard])[0].line(), "b *:* m");
     }
 }

@@ -133,6 +133,11 @@ impl FsManager {
                     resources::v1(controllers, r, current)?
                 }
                 Version::V2 => {
+                    if !in_v1("memory") {
+                        if let Some(what) = resources::v2_unsupported(r) {
+                            crate::logging::warn(&what);
+                        }
+                    }
                     let writes = resources::v2(r, &in_v1)?;
                     v2::enable_controllers(&dir.hierarchy.mount_point, &dir.path, &writes)?;
                     if !in_v1("devices") {

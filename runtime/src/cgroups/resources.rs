@@ -377,6 +377,28 @@ fn v2_io(b: &LinuxBlockIo, out: &mut Vec<Write>) {
     }
 }
 
+/// Memory fields cgroup v2 has no file for (`memory.swappiness`, `disableOOMKiller`; runc
+/// ignores them there too): a warning for the caller, or `None`.
+pub fn v2_unsupported(r: &LinuxResources) -> Option<String> {
+    let m = r.memory().as_ref()?;
+    let fields: Vec<&str> = [
+        ("memory.swappiness", m.swappiness().is_some()),
+        (
+            "memory.disableOOMKiller",
+            m.disable_oom_killer() == Some(true),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect();
+    (!fields.is_empty()).then(|| {
+        format!(
+            "linux.resources not applied on cgroup v2 (no such files): {}",
+            fields.join(", ")
+        )
+    })
+}
+
 /// What ocirun never applies (the caller warns): kernel memory limits (deprecated, runc
 /// ignores them too), network (net_cls/net_prio) and rdma.
 pub fn ignored(r: &LinuxResources) -> Vec<&'static str> {
@@ -459,6 +481,16 @@ mod tests {
         );
         // Only the controllers of the hierarchy at hand.
         assert!(v1(&["freezer".to_string()], &r, None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn v2_unsupported_memory_fields() {
+        let r = res(r#"{"memory": {"swappiness": 10, "disableOOMKiller": true}}"#);
+        assert_eq!(
+            v2_unsupported(&r).unwrap(),
+            "linux.resources not applied on cgroup v2 (no such files): memory.swappiness, memory.disableOOMKiller"
+        );
+        assert_eq!(v2_unsupported(&res(r#"{"memory": {"limit": 1}}"#)), None);
     }
 
     #[test]

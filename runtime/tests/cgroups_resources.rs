@@ -207,7 +207,8 @@ fn host_limits_are_written_and_raised_and_lowered() {
         "devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rw"}],
         "memory": {"limit": 67108864, "swap": 134217728, "swappiness": 10},
         "cpu": {"shares": 512, "quota": 20000, "period": 100000},
-        "pids": {"limit": 50}
+        "pids": {"limit": 50},
+        "blockIO": {"weight": 300}
     }"#,
     );
     m.0.apply_resources(sleeper.pid(), Some(&r)).unwrap();
@@ -231,6 +232,19 @@ fn host_limits_are_written_and_raised_and_lowered() {
         );
         assert_eq!(get("memory", "memory.swappiness", ""), "10");
         assert_eq!(get("cpu", "cpu.shares", ""), "512");
+    }
+    if let Some(blkio) = h.v1.iter().find(|x| x.name() == "blkio") {
+        // blkio.weight, or blkio.bfq.weight on a BFQ-only kernel ("default 300" there).
+        let dir =
+            m.0.paths()
+                .into_iter()
+                .find(|p| p.starts_with(&blkio.mount_point))
+                .unwrap();
+        let weight = ["blkio.weight", "blkio.bfq.weight"]
+            .iter()
+            .find_map(|f| std::fs::read_to_string(dir.join(f)).ok())
+            .unwrap();
+        assert!(weight.trim().ends_with("300"), "{weight}");
     }
     if let Some(devices) = h.v1.iter().find(|x| x.name() == "devices") {
         let dir =

@@ -147,7 +147,7 @@ impl FsManager {
                 }
             };
             for write in writes {
-                fs::write(&dir.path.join(&write.file), &write.value)?;
+                fs::write(&v1::file_for(&dir.path, &write.file), &write.value)?;
             }
         }
         if !self.dirs.iter().any(|d| d.hierarchy.version == Version::V2)

@@ -55,3 +55,38 @@ pub fn is_frozen(hierarchy: &Hierarchy, dir: &Path) -> Result<bool, CgroupError>
         Err(source) => Err(CgroupError::Io { path, source }),
     }
 }
+
+/// The file to write for `file` in `dir`: kernels with the BFQ scheduler and no CFQ have
+/// `blkio.bfq.weight`/`blkio.bfq.weight_device` instead of `blkio.weight`/
+/// `blkio.weight_device` (same values, as runc falls back to them).
+pub fn file_for(dir: &Path, file: &str) -> std::path::PathBuf {
+    let path = dir.join(file);
+    if let Some(rest) = file.strip_prefix("blkio.weight") {
+        let bfq = dir.join(format!("blkio.bfq.weight{rest}"));
+        if !path.exists() && bfq.exists() {
+            return bfq;
+        }
+    }
+    path
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bfq_weight_when_no_cfq_weight() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        assert_eq!(file_for(dir, "blkio.weight"), dir.join("blkio.weight"));
+        std::fs::write(dir.join("blkio.bfq.weight"), "100").unwrap();
+        std::fs::write(dir.join("blkio.bfq.weight_device"), "").unwrap();
+        assert_eq!(file_for(dir, "blkio.weight"), dir.join("blkio.bfq.weight"));
+        assert_eq!(
+            file_for(dir, "blkio.weight_device"),
+            dir.join("blkio.bfq.weight_device")
+        );
+        assert_eq!(file_for(dir, "pids.max"), dir.join("pids.max"));
+    }
+}

@@ -4,8 +4,9 @@
 //! `detect` finds the hierarchies, `path` maps `cgroupsPath` into each, `manager` places
 //! processes with the file operations of `fs`; `v1`/`v2` hold what differs between versions
 //! `resources` turns `linux.resources` into the interface files to write for each version,
-//! `devices` the device rules; [`ignored_resources`] says what a config asked for that ocirun
-//! does not apply, for the caller to warn about.
+//! `devices` the device rules (v1 `devices.allow`/`deny` lines; on v2 `bpf` compiles them to
+//! an eBPF program attached to the cgroup); [`ignored_resources`] says what a config asked for
+//! that ocirun does not apply, for the caller to warn about.
 
 mod bpf;
 pub mod detect;

@@ -1,6 +1,6 @@
-//! cgroup v1 specifics (Documentation/admin-guide/cgroup-v1/). Only what placing a process
-//! needs today; the v1 resource writers (memory.limit_in_bytes, devices.allow, ...) belong
-//! here when `linux.resources` is implemented.
+//! cgroup v1 specifics (Documentation/admin-guide/cgroup-v1/) the manager needs on the real
+//! filesystem: cpuset inheritance for new directories, the freezer state, the BFQ weight file.
+//! Which files `linux.resources` writes is planned in `resources`.
 
 use std::path::Path;
 

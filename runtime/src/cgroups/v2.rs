@@ -1,7 +1,6 @@
-//! cgroup v2 specifics (Documentation/admin-guide/cgroup-v2.rst). Placing a process works the
-//! same as on v1 (write to `cgroup.procs`); the v2 resource writers (memory.max, pids.max,
-//! the devices eBPF program, ...) and `cgroup.subtree_control` delegation belong here when
-//! `linux.resources` is implemented.
+//! cgroup v2 specifics (Documentation/admin-guide/cgroup-v2.rst) the manager needs on the
+//! real filesystem: the frozen check, controller delegation through `cgroup.subtree_control`
+//! and the device program. Which files `linux.resources` writes is planned in `resources`.
 
 use std::path::Path;
 

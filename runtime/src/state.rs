@@ -135,6 +135,8 @@ pub struct Container {
     pub state: State,
     /// Held open while locked; closing it releases the flock.
     _lock: Option<File>,
+    /// Made by [`Container::create_dir`]: this process is the container's `create`.
+    creator: bool,
 }
 
 impl Container {
@@ -159,6 +161,7 @@ impl Container {
             dir,
             state,
             _lock: Some(lock),
+            creator: true,
         })
     }
 
@@ -170,6 +173,7 @@ impl Container {
             dir,
             state,
             _lock: None,
+            creator: false,
         })
     }
 
@@ -188,6 +192,7 @@ impl Container {
             dir,
             state,
             _lock: Some(lock),
+            creator: false,
         })
     }
 
@@ -224,6 +229,7 @@ impl Container {
     /// The live status (runtime.md "State": `status`).
     pub fn status(&self) -> Status {
         match self.state.status {
+            Status::Creating if self.creator_gone() => return Status::Stopped,
             Status::Creating => return Status::Creating,
             Status::Stopped => return Status::Stopped,
             Status::Created | Status::Running | Status::Paused => {}
@@ -239,6 +245,25 @@ impl Container {
         } else {
             Status::Running
         }
+    }
+
+    /// A `creating` state whose `create` no longer holds the directory lock was left by a
+    /// create that was killed (SIGKILL, SIGTERM) before it could undo its work: nothing will
+    /// ever finish it, so it is `stopped` and `delete` may clean up what it left behind.
+    fn creator_gone(&self) -> bool {
+        if self._lock.is_some() {
+            // We hold the lock: no other create is running.
+            return !self.creator;
+        }
+        let Ok(dir) = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(&self.dir)
+        else {
+            return false;
+        };
+        // SAFETY: flock on an fd we own; no memory is passed. Closing `dir` releases it.
+        unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) == 0 }
     }
 
     /// Whether the saved init pid is a live (not zombie) process with the saved start time.
@@ -415,6 +440,23 @@ mod tests {
             Container::create_dir(root.path(), state_for(me, start)),
             Err(StateError::AlreadyExists(_))
         ));
+    }
+
+    /// A create killed mid-way leaves `creating` behind with no lock holder: that container
+    /// is stopped (so `delete` can clean it up), while a create still running is `creating`.
+    #[test]
+    fn creating_without_its_creator_is_stopped() {
+        let root = tempfile::tempdir().unwrap();
+        let mut state = state_for(0, 0);
+        state.status = Status::Creating;
+        let creator = Container::create_dir(root.path(), state).unwrap();
+        creator.save().unwrap();
+        let reader = Container::load(root.path(), "t").unwrap();
+        assert_eq!(reader.status(), Status::Creating, "create still running");
+        drop(creator);
+        assert_eq!(reader.status(), Status::Stopped, "create died");
+        let locked = Container::load_locked(root.path(), "t").unwrap();
+        assert_eq!(locked.status(), Status::Stopped);
     }
 
     #[test]

@@ -45,9 +45,6 @@ pub enum ChannelError {
 #[derive(Debug)]
 pub struct Channel(OwnedFd);
 
-/// Messages are small (the largest is a state JSON).
-const MAX_MSG: usize = 64 << 10;
-
 impl Channel {
     /// A connected pair, close-on-exec (neither end may leak into the user process).
     pub fn pair() -> Result<(Channel, Channel), ChannelError> {
@@ -79,23 +76,32 @@ impl Channel {
     }
 
     pub fn recv(&self) -> Result<Msg, ChannelError> {
-        let mut buf = vec![0u8; MAX_MSG];
-        let n = loop {
-            match nix::sys::socket::recv(
-                self.0.as_raw_fd(),
-                &mut buf,
-                nix::sys::socket::MsgFlags::empty(),
-            ) {
-                Ok(n) => break n,
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(nix::errno::Errno::ECONNRESET) => return Err(ChannelError::Closed),
-                Err(e) => return Err(ChannelError::Io(crate::errno_text_raw(e as i32))),
-            }
-        };
+        use nix::sys::socket::MsgFlags;
+        // A packet longer than the buffer would be cut silently: peek at its length first
+        // (MSG_TRUNC returns the real length) — the state JSON grows with the annotations.
+        let mut probe = [0u8; 1];
+        let len = self.recv_into(&mut probe, MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC)?;
+        let mut buf = vec![0u8; len.max(1)];
+        let n = self.recv_into(&mut buf, MsgFlags::empty())?;
         if n == 0 {
             return Err(ChannelError::Closed);
         }
         serde_json::from_slice(&buf[..n]).map_err(|e| ChannelError::Decode(e.to_string()))
+    }
+
+    fn recv_into(
+        &self,
+        buf: &mut [u8],
+        flags: nix::sys::socket::MsgFlags,
+    ) -> Result<usize, ChannelError> {
+        loop {
+            match nix::sys::socket::recv(self.0.as_raw_fd(), buf, flags) {
+                Ok(n) => return Ok(n),
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(nix::errno::Errno::ECONNRESET) => return Err(ChannelError::Closed),
+                Err(e) => return Err(ChannelError::Io(crate::errno_text_raw(e as i32))),
+            }
+        }
     }
 
     /// Receives and checks the next message is `expected`; an `Error` is passed on as is.
@@ -150,5 +156,15 @@ mod tests {
         ));
         drop(a);
         assert!(matches!(b.recv(), Err(ChannelError::Closed)));
+    }
+
+    /// The state JSON for createContainer hooks carries every annotation: a message larger
+    /// than any fixed buffer arrives whole.
+    #[test]
+    fn large_message_arrives_whole() {
+        let (a, b) = Channel::pair().unwrap();
+        let state = format!("{{\"annotations\":\"{}\"}}", "x".repeat(100 << 10));
+        a.send(&Msg::HooksDone(state.clone())).unwrap();
+        assert_eq!(b.recv().unwrap(), Msg::HooksDone(state));
     }
 }

@@ -75,6 +75,13 @@ pub fn run_one(kind: &'static str, hook: &Hook, state: &[u8]) -> Result<(), Hook
     };
     let output_err = dup(&output)?;
     let reader = dup(&output)?;
+    // The state goes through a file, not a pipe: writing more than a pipe holds to a hook that
+    // does not read would block here, before its timeout is even started.
+    let mut input = memfd().map_err(|e| fail(format!("pass state: {}", crate::errno_text(&e))))?;
+    input
+        .write_all(state)
+        .and_then(|()| input.rewind())
+        .map_err(|e| fail(format!("pass state: {}", crate::errno_text(&e))))?;
     let args = hook.args().as_deref().unwrap_or_default();
     let mut cmd = Command::new(hook.path());
     if let Some((first, rest)) = args.split_first() {
@@ -85,14 +92,10 @@ pub fn run_one(kind: &'static str, hook: &Hook, state: &[u8]) -> Result<(), Hook
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         cmd.env(k, v);
     }
-    cmd.stdin(Stdio::piped())
+    cmd.stdin(Stdio::from(input))
         .stdout(Stdio::from(output))
         .stderr(Stdio::from(output_err));
     let mut child = cmd.spawn().map_err(|e| fail(crate::errno_text(&e)))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A hook may exit without reading its stdin (EPIPE): that is not a failure.
-        let _ = stdin.write_all(state);
-    }
     let timeout = hook.timeout().map(|t| t.max(0) as u64);
     let status = match timeout {
         Some(secs) if !wait_exit(child.id() as i32, secs) => {
@@ -149,7 +152,7 @@ fn wait_exit(pid: i32, secs: u64) -> bool {
     }
 }
 
-/// An anonymous file for a hook's output (no pipe to drain while we wait).
+/// An anonymous file for a hook's input or output (no pipe to fill or drain while we wait).
 fn memfd() -> std::io::Result<std::fs::File> {
     // SAFETY: the name is a valid C string; the returned fd is owned below.
     let fd = unsafe { libc::memfd_create(c"ocirun-hook".as_ptr(), libc::MFD_CLOEXEC) };
@@ -158,4 +161,37 @@ fn memfd() -> std::io::Result<std::fs::File> {
     }
     // SAFETY: fd was just returned by memfd_create and is owned by nobody else.
     Ok(std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests may unwrap
+mod tests {
+    use super::*;
+
+    fn hook(path: &str, args: &[&str], timeout: Option<i64>) -> Hook {
+        let mut h = Hook::default();
+        h.set_path(path.into());
+        h.set_args(Some(args.iter().map(|a| a.to_string()).collect()));
+        h.set_timeout(timeout);
+        h
+    }
+
+    /// A state larger than a pipe holds, given to a hook that never reads it: the timeout
+    /// still applies (it used to block on writing stdin until the hook exited by itself).
+    #[test]
+    fn timeout_holds_for_a_hook_that_does_not_read_a_large_state() {
+        let state = vec![b' '; 1 << 20];
+        let h = hook("/bin/sleep", &["sleep", "3"], Some(1));
+        let err = run_one("poststop", &h, &state).unwrap_err();
+        assert!(err.reason.contains("timed out"), "{err}");
+    }
+
+    /// The hook reads the whole state on stdin.
+    #[test]
+    fn hook_reads_the_whole_state() {
+        let state = vec![b'x'; 1 << 20];
+        let check = format!("test $(wc -c) = {}", state.len());
+        let h = hook("/bin/sh", &["sh", "-c", &check], None);
+        run_one("poststop", &h, &state).unwrap();
+    }
 }

@@ -331,6 +331,17 @@ fn check_process(process: &oci_spec::runtime::Process) -> Result<(), FieldError>
             format!("{} is not an absolute path", process.cwd().display()),
         ));
     }
+    if let Some(size) = process.console_size() {
+        // A terminal's size is two u16 (TIOCSWINSZ): a larger value would be cut silently.
+        for (field, value) in [("height", size.height()), ("width", size.width())] {
+            if value > u64::from(u16::MAX) {
+                return Err(FieldError::new(
+                    format!("process.consoleSize.{field}"),
+                    format!("{value} is larger than {}", u16::MAX),
+                ));
+            }
+        }
+    }
     let mut seen = HashSet::new();
     for (i, r) in process.rlimits().iter().flatten().enumerate() {
         if !seen.insert(serde_json::to_string(&r.typ()).unwrap_or_default()) {

@@ -86,6 +86,20 @@ fn missing_required_fields() {
     );
 }
 
+/// config.md "Process": `consoleSize` becomes a u16 winsize; a larger value is refused, not
+/// cut to another size.
+#[test]
+fn console_size_too_large() {
+    refused(
+        &Config::new().set(
+            "/process/consoleSize",
+            json!({"height": 70000, "width": 80}),
+        ),
+        None,
+        &["process.consoleSize.height: 70000 is larger than 65535"],
+    );
+}
+
 #[test]
 fn wrong_types() {
     refused(

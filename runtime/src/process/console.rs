@@ -18,9 +18,11 @@ pub fn setup(process: &Process, socket: Option<&OwnedFd>) -> Result<std::path::P
     nix::pty::unlockpt(&master).map_err(|e| fail("unlockpt", e))?;
     let slave_name = nix::pty::ptsname_r(&master).map_err(|e| fail("ptsname", e))?;
     if let Some(size) = process.console_size() {
+        // Checked at create (spec.rs); `exec --process` is not, so clamp rather than wrap.
+        let clamp = |v: u64| u16::try_from(v).unwrap_or(u16::MAX);
         let ws = libc::winsize {
-            ws_row: size.height() as u16,
-            ws_col: size.width() as u16,
+            ws_row: clamp(size.height()),
+            ws_col: clamp(size.width()),
             ws_xpixel: 0,
             ws_ypixel: 0,
         };

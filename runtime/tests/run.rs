@@ -181,3 +181,59 @@ fn foreground_terminal_is_proxied() {
     assert!(text.contains("stdin-tty"), "{text}");
     assert!(!oci.state_dir(&id).exists());
 }
+
+/// CPU ticks (user + system, proc(5) fields 14 and 15) a process has used so far.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// A process that closes its terminal but keeps running: the master then reads EIO and polls
+/// as readable (POLLHUP) for ever; `run` must stop watching it rather than spin on it.
+#[test]
+fn foreground_does_not_spin_once_the_terminal_is_closed() {
+    if !is_root() {
+        return;
+    }
+    let oci = Ocirun::new();
+    let config = Config::new().terminal(true).args([
+        "/bin/sh",
+        "-c",
+        "exec </dev/null >/dev/null 2>&1; sleep 3; exit 5",
+    ]);
+    let bundle = Bundle::new(&config).unwrap();
+    let id = unique_id("ttyhup");
+    let _guard = oci.guard(&id);
+    let mut child = oci
+        .cmd([
+            "run".as_ref(),
+            "-b".as_ref(),
+            bundle.path().as_os_str(),
+            id.as_ref(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the container runs, then measure ocirun's own CPU use while it waits.
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("ocirun run ended early: {status:?}");
+        }
+        let state = oci.out(["state", &id]);
+        if state.status.success() && String::from_utf8_lossy(&state.stdout).contains("running") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let before = cpu_ticks(child.id());
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let used = cpu_ticks(child.id()) - before;
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(5));
+    // Waiting costs nothing; a busy loop costs about one tick per 10 ms (150 here).
+    assert!(used < 20, "ocirun used {used} CPU ticks while waiting");
+}

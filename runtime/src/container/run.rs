@@ -181,6 +181,9 @@ fn wait_with_terminal(sfd: &SignalFd, init: i32, master: &OwnedFd) -> Result<i32
     use crate::process::console::copy_once;
     crate::process::console::copy_winsize(master);
     let mut stdin_open = true;
+    // Once no process holds the terminal open, the master reads EIO yet polls as readable
+    // (POLLHUP) for ever: stop watching it, or this loop spins until the process exits.
+    let mut master_open = true;
     loop {
         let mut fds = [
             libc::pollfd {
@@ -189,7 +192,7 @@ fn wait_with_terminal(sfd: &SignalFd, init: i32, master: &OwnedFd) -> Result<i32
                 revents: 0,
             },
             libc::pollfd {
-                fd: master.as_raw_fd(),
+                fd: if master_open { master.as_raw_fd() } else { -1 },
                 events: libc::POLLIN,
                 revents: 0,
             },
@@ -204,8 +207,8 @@ fn wait_with_terminal(sfd: &SignalFd, init: i32, master: &OwnedFd) -> Result<i32
         if r < 0 {
             continue; // EINTR
         }
-        if fds[1].revents != 0 {
-            let _ = copy_once(master.as_raw_fd(), 1);
+        if fds[1].revents != 0 && copy_once(master.as_raw_fd(), 1).is_none() {
+            master_open = false;
         }
         if fds[2].revents != 0 && copy_once(0, master.as_raw_fd()).is_none() {
             stdin_open = false;

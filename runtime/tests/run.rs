@@ -59,6 +59,13 @@ fn signals_are_forwarded_to_the_container() {
     if !is_root() {
         return;
     }
+    // SIGPWR and SIGVTALRM: runc forwards every signal, not only the usual few.
+    for signal in [libc::SIGTERM, libc::SIGPWR, libc::SIGVTALRM] {
+        forwarded(signal);
+    }
+}
+
+fn forwarded(signal: i32) {
     let oci = Ocirun::new();
     let bundle = Bundle::new(&Config::probe(&["report", "pause"])).unwrap();
     let id = unique_id("fwd");
@@ -79,12 +86,12 @@ fn signals_are_forwarded_to_the_container() {
     stdout.read_line(&mut first).unwrap();
     parse_report(&first).unwrap();
     // SAFETY: kill with a pid we spawned.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    unsafe { libc::kill(child.id() as i32, signal) };
     let status = child.wait().unwrap();
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
-    assert_eq!(parse_signal(&rest), Some(libc::SIGTERM));
-    assert_eq!(status.code(), Some(128 + libc::SIGTERM));
+    assert_eq!(parse_signal(&rest), Some(signal), "signal {signal}");
+    assert_eq!(status.code(), Some(128 + signal), "signal {signal}");
     assert!(!oci.state_dir(&id).exists());
 }
 

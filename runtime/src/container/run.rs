@@ -17,8 +17,11 @@ use nix::unistd::Pid;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
-/// Signals passed on to the container process (runc forwards all but SIGCHLD, SIGURG).
-const FORWARDED: [Signal; 9] = [
+/// Signals passed on to the container process: as runc, every signal that can reach ocirun
+/// from outside, but SIGCHLD (the wait itself) and SIGURG (noise). The synchronous ones
+/// (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT) are about ocirun itself and
+/// must never be blocked; SIGKILL and SIGSTOP cannot be.
+const FORWARDED: [Signal; 20] = [
     Signal::SIGHUP,
     Signal::SIGINT,
     Signal::SIGQUIT,
@@ -28,6 +31,17 @@ const FORWARDED: [Signal; 9] = [
     Signal::SIGPIPE,
     Signal::SIGALRM,
     Signal::SIGWINCH,
+    Signal::SIGTSTP,
+    Signal::SIGCONT,
+    Signal::SIGTTIN,
+    Signal::SIGTTOU,
+    Signal::SIGXCPU,
+    Signal::SIGXFSZ,
+    Signal::SIGVTALRM,
+    Signal::SIGPROF,
+    Signal::SIGIO,
+    Signal::SIGPWR,
+    Signal::SIGSTKFLT,
 ];
 
 /// Returns the exit code `ocirun run` exits with.

@@ -59,6 +59,30 @@ pub fn pidfd_open(pid: i32) -> Option<OwnedFd> {
     Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
+/// pidfd_send_signal(2): signals exactly the process `pidfd` refers to, never a later process
+/// that reused its pid.
+pub fn pidfd_send_signal(
+    pidfd: &OwnedFd,
+    signal: nix::sys::signal::Signal,
+) -> Result<(), nix::errno::Errno> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: plain syscall on an fd we own; a null siginfo means "as kill(2) would send".
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal as libc::c_int,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if rc < 0 {
+        Err(nix::errno::Errno::last())
+    } else {
+        Ok(())
+    }
+}
+
 /// Waits until every pid of `pidfds` has exited, or `timeout` passes. Returns whether all
 /// exited.
 pub fn wait_pidfds(pidfds: &[OwnedFd], timeout: std::time::Duration) -> bool {

@@ -5,8 +5,8 @@
 
 mod common;
 
-use common::{is_root, ns_inode, stderr, unique_id, Ocirun};
-use fixtures::{parse_report, Bundle, Config, Report};
+use common::{is_root, ns_inode, unique_id, Ocirun};
+use fixtures::{Bundle, Config};
 use serde_json::json;
 
 /// (config type, /proc name)
@@ -21,20 +21,6 @@ const KINDS: [(&str, &str); 8] = [
     ("time", "time"),
 ];
 
-fn run_report(oci: &Ocirun, config: &Config) -> Report {
-    let bundle = Bundle::new(config).unwrap();
-    let id = unique_id("ns");
-    let _guard = oci.guard(&id);
-    let out = oci.out([
-        "run".as_ref(),
-        "-b".as_ref(),
-        bundle.path().as_os_str(),
-        id.as_ref(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    parse_report(&String::from_utf8_lossy(&out.stdout)).unwrap()
-}
-
 #[test]
 fn each_listed_kind_is_new_and_the_others_inherited() {
     if !is_root() {
@@ -46,7 +32,7 @@ fn each_listed_kind_is_new_and_the_others_inherited() {
     let config = Config::probe(&["report"])
         .add_namespace("cgroup", None)
         .add_namespace("time", None);
-    let r = run_report(&oci, &config);
+    let r = oci.run_report(&config, "ns");
     for (kind, proc_name) in KINDS {
         let host = ns_inode(&me, proc_name);
         let inside = r.namespaces[proc_name];
@@ -92,7 +78,7 @@ fn joining_namespaces_by_path() {
         .add_namespace("ipc", Some(&format!("/proc/{pid}/ns/ipc")))
         .add_namespace("uts", Some(&format!("/proc/{pid}/ns/uts")))
         .remove("/hostname");
-    let r = run_report(&oci, &config);
+    let r = oci.run_report(&config, "ns");
     for k in ["net", "ipc", "uts"] {
         assert_eq!(r.namespaces[k], ns_inode(&pid, k), "{k} joined");
     }
@@ -110,7 +96,7 @@ fn user_namespace_with_mappings() {
         .user_namespace(100_000, 100_000, 65_536)
         .remove_mount("/sys/fs/cgroup")
         .remove_mount("/sys");
-    let r = run_report(&oci, &config);
+    let r = oci.run_report(&config, "ns");
     assert_ne!(
         r.namespaces["user"],
         ns_inode(&std::process::id().to_string(), "user")
@@ -134,9 +120,6 @@ fn time_namespace_offsets() {
             "/linux/timeOffsets",
             json!({"boottime": {"secs": 86_400, "nanosecs": 0}}),
         );
-    let bundle = Bundle::new(&config).unwrap();
-    let id = unique_id("time");
-    let _guard = oci.guard(&id);
     let host: f64 = std::fs::read_to_string("/proc/uptime")
         .unwrap()
         .split_whitespace()
@@ -144,13 +127,7 @@ fn time_namespace_offsets() {
         .unwrap()
         .parse()
         .unwrap();
-    let out = oci.out([
-        "run".as_ref(),
-        "-b".as_ref(),
-        bundle.path().as_os_str(),
-        id.as_ref(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = oci.run_bundle(&config, "time");
     let text = String::from_utf8_lossy(&out.stdout);
     let inside: f64 = text.split_whitespace().next().unwrap().parse().unwrap();
     assert!(
@@ -181,16 +158,7 @@ fn unsupported_combinations_are_errors() {
         ),
     ];
     for (config, expect) in cases {
-        let bundle = Bundle::new(&config).unwrap();
-        let id = unique_id("nsbad");
-        let out = oci.out([
-            "create".as_ref(),
-            "-b".as_ref(),
-            bundle.path().as_os_str(),
-            id.as_ref(),
-        ]);
-        assert!(!out.status.success());
-        assert!(stderr(&out).contains(expect), "{expect}: {}", stderr(&out));
-        assert!(!oci.state_dir(&id).exists());
+        let err = oci.create_fails(&config, "nsbad");
+        assert!(err.contains(expect), "{expect}: {err}");
     }
 }

@@ -2,6 +2,7 @@
 //! unique ids, a guard that deletes a container even when a test fails, and the root check.
 #![allow(dead_code, clippy::unwrap_used)] // not every test file uses every helper
 
+use fixtures::{parse_report, Bundle, Config, Report};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -131,6 +132,44 @@ impl Ocirun {
 
     pub fn state_dir(&self, id: &str) -> PathBuf {
         self.root().join(id)
+    }
+
+    /// `run -b BUNDLE ID` for a fresh bundle of `config` and a unique id from `name`,
+    /// asserting success; the container is deleted afterwards even if that assertion fails.
+    pub fn run_bundle(&self, config: &Config, name: &str) -> Output {
+        let bundle = Bundle::new(config).unwrap();
+        let id = unique_id(name);
+        let _guard = self.guard(&id);
+        let out = self.out([
+            "run".as_ref(),
+            "-b".as_ref(),
+            bundle.path().as_os_str(),
+            id.as_ref(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        out
+    }
+
+    /// [`Ocirun::run_bundle`] for a probe `report` config: the probe's parsed report.
+    pub fn run_report(&self, config: &Config, name: &str) -> Report {
+        let out = self.run_bundle(config, name);
+        parse_report(&String::from_utf8_lossy(&out.stdout)).unwrap()
+    }
+
+    /// `create -b BUNDLE ID` for a fresh bundle of `config`, asserting that it fails and
+    /// leaves no state directory behind (bad input leaves nothing); returns stderr.
+    pub fn create_fails(&self, config: &Config, name: &str) -> String {
+        let bundle = Bundle::new(config).unwrap();
+        let id = unique_id(name);
+        let out = self.out([
+            "create".as_ref(),
+            "-b".as_ref(),
+            bundle.path().as_os_str(),
+            id.as_ref(),
+        ]);
+        assert!(!out.status.success());
+        assert!(!self.state_dir(&id).exists());
+        stderr(&out)
     }
 }
 

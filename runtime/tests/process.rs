@@ -5,23 +5,8 @@
 mod common;
 
 use common::{is_root, stderr, unique_id, Ocirun};
-use fixtures::{parse_report, Bundle, Config, Report, TEST_GID, TEST_SUPPLEMENTARY_GIDS, TEST_UID};
+use fixtures::{parse_report, Bundle, Config, TEST_GID, TEST_SUPPLEMENTARY_GIDS, TEST_UID};
 use serde_json::json;
-
-fn report(config: &Config) -> Report {
-    let oci = Ocirun::new();
-    let bundle = Bundle::new(config).unwrap();
-    let id = unique_id("proc");
-    let _guard = oci.guard(&id);
-    let out = oci.out([
-        "run".as_ref(),
-        "-b".as_ref(),
-        bundle.path().as_os_str(),
-        id.as_ref(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    parse_report(&String::from_utf8_lossy(&out.stdout)).unwrap()
-}
 
 #[test]
 fn user_groups_umask_env_cwd() {
@@ -35,7 +20,7 @@ fn user_groups_umask_env_cwd() {
         .env(["A=1", "B=two words", "PATH=/bin"])
         .cwd("/tmp")
         .mount("/tmp", "tmpfs", "tmpfs", &["mode=1777"]);
-    let r = report(&config);
+    let r = Ocirun::new().run_report(&config, "proc");
     assert_eq!((r.uid, r.euid, r.suid), (TEST_UID, TEST_UID, TEST_UID));
     assert_eq!((r.gid, r.egid, r.sgid), (TEST_GID, TEST_GID, TEST_GID));
     let mut groups = r.groups.clone();
@@ -56,11 +41,10 @@ fn hostname_and_domainname() {
     if !is_root() {
         return;
     }
-    let r = report(
-        &Config::probe(&["report"])
-            .hostname("box")
-            .set("/domainname", json!("example.test")),
-    );
+    let config = Config::probe(&["report"])
+        .hostname("box")
+        .set("/domainname", json!("example.test"));
+    let r = Ocirun::new().run_report(&config, "proc");
     assert_eq!(r.hostname, "box");
     assert_eq!(r.domainname, "example.test");
     assert_eq!(r.pid, 1, "pid 1 of its pid namespace");
@@ -80,7 +64,7 @@ fn capabilities_no_new_privs_rlimits() {
         )
         .no_new_privileges(true)
         .rlimit("RLIMIT_NOFILE", 512, 1024);
-    let r = report(&config);
+    let r = Ocirun::new().run_report(&config, "proc");
     let kill = 1u64 << 5;
     let chown = 1u64 << 0;
     assert_eq!(r.capabilities.bounding, kill | chown);
@@ -128,7 +112,7 @@ fn only_stdio_and_preserved_fds_stay_open() {
     assert!(out.status.success(), "{}", stderr(&out));
     let r = parse_report(&String::from_utf8_lossy(&out.stdout)).unwrap();
     assert_eq!(r.extra_fds, [3], "fd 3 preserved, nothing else leaked");
-    let r = report(&Config::probe(&["report"]));
+    let r = Ocirun::new().run_report(&Config::probe(&["report"]), "proc");
     assert!(r.extra_fds.is_empty(), "no fd leaks: {:?}", r.extra_fds);
 }
 
@@ -213,16 +197,7 @@ fn unknown_and_ungrantable_capabilities_are_warnings() {
         "/process/capabilities",
         json!({"bounding": caps, "effective": caps, "permitted": caps}),
     );
-    let bundle = Bundle::new(&config).unwrap();
-    let id = unique_id("caps");
-    let _guard = oci.guard(&id);
-    let out = oci.out([
-        "run".as_ref(),
-        "-b".as_ref(),
-        bundle.path().as_os_str(),
-        id.as_ref(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = oci.run_bundle(&config, "caps");
     assert!(
         stderr(&out).contains("unknown capability \"CAP_OCIKIT_NONSENSE\", ignored"),
         "{}",

@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{is_root, stderr, unique_id, Ocirun};
-use fixtures::{parse_report, Bundle, Config};
+use common::{is_root, Ocirun};
+use fixtures::Config;
 use serde_json::{json, Value};
 
 /// Runs busybox `sh -c script` under `profile`; returns stdout.
@@ -16,16 +16,7 @@ fn run_sh(profile: Value, nnp: bool, script: &str) -> String {
         .mount("/tmp", "tmpfs", "tmpfs", &[])
         .no_new_privileges(nnp)
         .set("/linux/seccomp", profile);
-    let bundle = Bundle::new(&config).unwrap();
-    let id = unique_id("seccomp");
-    let _guard = oci.guard(&id);
-    let out = oci.out([
-        "run".as_ref(),
-        "-b".as_ref(),
-        bundle.path().as_os_str(),
-        id.as_ref(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = oci.run_bundle(&config, "seccomp");
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -98,22 +89,7 @@ fn probe_sees_a_filter() {
         json!({"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_LOG"],
                "syscalls": [{"names": ["reboot"], "action": "SCMP_ACT_KILL_PROCESS"}]}),
     );
-    let bundle = Bundle::new(&config).unwrap();
-    let id = unique_id("seccomp-probe");
-    let _guard = oci.guard(&id);
-    let out = oci.out([
-        "run".as_ref(),
-        "-b".as_ref(),
-        bundle.path().as_os_str(),
-        id.as_ref(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(
-        parse_report(&String::from_utf8_lossy(&out.stdout))
-            .unwrap()
-            .seccomp_mode,
-        2
-    );
+    assert_eq!(oci.run_report(&config, "seccomp-probe").seccomp_mode, 2);
 }
 
 #[test]
@@ -148,16 +124,7 @@ fn unsupported_profiles_are_refused() {
             "linux.seccomp.listenerMetadata: set without listenerPath",
         ),
     ] {
-        let bundle = Bundle::new(&Config::new().set("/linux/seccomp", profile)).unwrap();
-        let id = unique_id("seccomp-bad");
-        let out = oci.out([
-            "create".as_ref(),
-            "-b".as_ref(),
-            bundle.path().as_os_str(),
-            id.as_ref(),
-        ]);
-        assert!(!out.status.success());
-        assert!(stderr(&out).contains(expect), "{expect}: {}", stderr(&out));
-        assert!(!oci.state_dir(&id).exists());
+        let err = oci.create_fails(&Config::new().set("/linux/seccomp", profile), "seccomp-bad");
+        assert!(err.contains(expect), "{expect}: {err}");
     }
 }

@@ -237,16 +237,7 @@ fn relative_mount_destination_is_taken_from_root() {
     // config.md "Mounts": deprecated, but MUST be interpreted as relative to "/".
     let oci = Ocirun::new();
     let config = Config::probe(&["report"]).mount("mnt", "tmpfs", "tmpfs", &[]);
-    let bundle = Bundle::new(&config).unwrap();
-    let id = unique_id("reldest");
-    let _guard = oci.guard(&id);
-    let out = oci.out([
-        "run".as_ref(),
-        "-b".as_ref(),
-        bundle.path().as_os_str(),
-        id.as_ref(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = oci.run_bundle(&config, "reldest");
     assert!(stderr(&out).contains("mounts[7].destination: relative path mnt is deprecated"));
     let r = fixtures::parse_report(&String::from_utf8_lossy(&out.stdout)).unwrap();
     assert!(r

@@ -134,18 +134,43 @@ impl Ocirun {
         self.root().join(id)
     }
 
+    /// `ocirun --root R run -b BUNDLE ID`, to spawn or to redirect.
+    pub fn run_cmd(&self, bundle: &Path, id: &str) -> Command {
+        self.cmd([
+            "run".as_ref(),
+            "-b".as_ref(),
+            bundle.as_os_str(),
+            id.as_ref(),
+        ])
+    }
+
+    /// `ocirun --root R create -b BUNDLE ID`, to spawn or to redirect.
+    pub fn create_cmd(&self, bundle: &Path, id: &str) -> Command {
+        self.cmd([
+            "create".as_ref(),
+            "-b".as_ref(),
+            bundle.as_os_str(),
+            id.as_ref(),
+        ])
+    }
+
+    /// [`Ocirun::run_cmd`], run to the end, output collected as by [`Ocirun::out`].
+    pub fn run_out(&self, bundle: &Path, id: &str) -> Output {
+        finish(spawn_to_files(&mut self.run_cmd(bundle, id)))
+    }
+
+    /// [`Ocirun::create_cmd`], run to the end, output collected as by [`Ocirun::out`].
+    pub fn create_out(&self, bundle: &Path, id: &str) -> Output {
+        finish(spawn_to_files(&mut self.create_cmd(bundle, id)))
+    }
+
     /// `run -b BUNDLE ID` for a fresh bundle of `config` and a unique id from `name`,
     /// asserting success; the container is deleted afterwards even if that assertion fails.
     pub fn run_bundle(&self, config: &Config, name: &str) -> Output {
         let bundle = Bundle::new(config).unwrap();
         let id = unique_id(name);
         let _guard = self.guard(&id);
-        let out = self.out([
-            "run".as_ref(),
-            "-b".as_ref(),
-            bundle.path().as_os_str(),
-            id.as_ref(),
-        ]);
+        let out = self.run_out(bundle.path(), &id);
         assert!(out.status.success(), "{}", stderr(&out));
         out
     }
@@ -161,12 +186,7 @@ impl Ocirun {
     pub fn create_fails(&self, config: &Config, name: &str) -> String {
         let bundle = Bundle::new(config).unwrap();
         let id = unique_id(name);
-        let out = self.out([
-            "create".as_ref(),
-            "-b".as_ref(),
-            bundle.path().as_os_str(),
-            id.as_ref(),
-        ]);
+        let out = self.create_out(bundle.path(), &id);
         assert!(!out.status.success());
         assert!(!self.state_dir(&id).exists());
         stderr(&out)

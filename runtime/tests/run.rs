@@ -13,12 +13,7 @@ use std::process::Stdio;
 fn run(oci: &Ocirun, config: &Config, id: &str) -> std::process::Output {
     let bundle = Bundle::new(config).unwrap();
     let _guard = oci.guard(id);
-    oci.out([
-        "run".as_ref(),
-        "-b".as_ref(),
-        bundle.path().as_os_str(),
-        id.as_ref(),
-    ])
+    oci.run_out(bundle.path(), id)
 }
 
 #[test]
@@ -71,12 +66,7 @@ fn forwarded(signal: i32) {
     let id = unique_id("fwd");
     let _guard = oci.guard(&id);
     let mut child = oci
-        .cmd([
-            "run".as_ref(),
-            "-b".as_ref(),
-            bundle.path().as_os_str(),
-            id.as_ref(),
-        ])
+        .run_cmd(bundle.path(), &id)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -138,12 +128,7 @@ fn a_missing_command_fails_create_and_leaves_nothing() {
     ] {
         let bundle = Bundle::new(&Config::new().args(args)).unwrap();
         let id = unique_id("noexec");
-        let out = oci.out([
-            "create".as_ref(),
-            "-b".as_ref(),
-            bundle.path().as_os_str(),
-            id.as_ref(),
-        ]);
+        let out = oci.create_out(bundle.path(), &id);
         assert_eq!(out.status.code(), Some(1));
         assert!(stderr(&out).contains(expect), "{}", stderr(&out));
         assert!(!oci.state_dir(&id).exists());
@@ -214,12 +199,7 @@ fn foreground_does_not_spin_once_the_terminal_is_closed() {
     let id = unique_id("ttyhup");
     let _guard = oci.guard(&id);
     let mut child = oci
-        .cmd([
-            "run".as_ref(),
-            "-b".as_ref(),
-            bundle.path().as_os_str(),
-            id.as_ref(),
-        ])
+        .run_cmd(bundle.path(), &id)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -96,12 +96,7 @@ fn a_failing_create_hook_fails_create_and_leaves_nothing() {
     );
     let bundle = Bundle::new(&config).unwrap();
     let id = unique_id("hookfail");
-    let out = oci.out([
-        "create".as_ref(),
-        "-b".as_ref(),
-        bundle.path().as_os_str(),
-        id.as_ref(),
-    ]);
+    let out = oci.create_out(bundle.path(), &id);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("createRuntime hook /bin/sh: exited with status 3: nope"),
@@ -142,12 +137,7 @@ fn hook_timeout_is_enforced_and_poststop_failure_is_a_warning() {
     );
     let bundle = Bundle::new(&config).unwrap();
     let id = unique_id("poststop");
-    let out = oci.out([
-        "run".as_ref(),
-        "-b".as_ref(),
-        bundle.path().as_os_str(),
-        id.as_ref(),
-    ]);
+    let out = oci.run_out(bundle.path(), &id);
     assert!(
         out.status.success(),
         "poststop failure must not fail: {}",

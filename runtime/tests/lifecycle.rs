@@ -153,12 +153,7 @@ fn duplicate_id_is_refused() {
     let id = unique_id("dup");
     let _guard = oci.create(bundle.path(), &id);
     let pid = oci.state(&id)["pid"].clone();
-    let out = oci.out([
-        "create".as_ref(),
-        "-b".as_ref(),
-        bundle.path().as_os_str(),
-        id.as_ref(),
-    ]);
+    let out = oci.create_out(bundle.path(), &id);
     assert!(!out.status.success());
     assert!(stderr(&out).contains(&format!("container {id} already exists")));
     assert_eq!(
@@ -272,15 +267,7 @@ fn concurrent_commands_on_one_id_are_serialized() {
     let id2 = unique_id("race2");
     let _guard2 = oci.guard(&id2);
     let children: Vec<_> = (0..4)
-        .map(|_| {
-            let mut cmd = oci.cmd([
-                "create".as_ref(),
-                "-b".as_ref(),
-                bundle.path().as_os_str(),
-                id2.as_ref(),
-            ]);
-            spawn_to_files(&mut cmd)
-        })
+        .map(|_| spawn_to_files(&mut oci.create_cmd(bundle.path(), &id2)))
         .collect();
     let outs: Vec<_> = children.into_iter().map(finish).collect();
     assert_eq!(outs.iter().filter(|o| o.status.success()).count(), 1);

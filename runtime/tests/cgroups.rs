@@ -3,22 +3,13 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+mod cgroups_support;
 
+use std::path::{Path, PathBuf};
+
+use cgroups_support::{fake_unified, root_or_skip, Cleanup, Sleeper};
 use ocirun::cgroups::detect::{Hierarchies, Hierarchy, ProcessCgroups, Version};
 use ocirun::cgroups::{self, CgroupError, CgroupManager, CgroupsPath, FsManager};
-
-fn fake_unified(root: &Path) -> Hierarchies {
-    Hierarchies {
-        v1: vec![],
-        unified: Some(Hierarchy {
-            version: Version::V2,
-            mount_point: root.to_owned(),
-            mount_root: PathBuf::from("/"),
-        }),
-    }
-}
 
 fn fake_manager(h: &Hierarchies, path: Option<&str>, id: &str) -> FsManager {
     let path = CgroupsPath::parse(path.map(Path::new), id).unwrap();
@@ -145,43 +136,6 @@ fn dotdot_cgroups_path_is_refused() {
 }
 
 // ---- for real, on this host's hierarchies ----
-
-fn root_or_skip() -> bool {
-    let ok =
-        nix::unistd::geteuid().is_root() && Hierarchies::detect().is_ok_and(|h| h.mode().is_some());
-    if !ok {
-        eprintln!("skipped: needs root and a mounted cgroup filesystem");
-    }
-    ok
-}
-
-/// A sleeping process, killed and reaped on drop.
-struct Sleeper(Child);
-
-impl Sleeper {
-    fn new() -> Self {
-        Self(Command::new("sleep").arg("300").spawn().unwrap())
-    }
-    fn pid(&self) -> i32 {
-        self.0.id() as i32
-    }
-}
-
-impl Drop for Sleeper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Removes the cgroup even when an assertion fails.
-struct Cleanup(Box<dyn CgroupManager>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let _ = self.0.remove();
-    }
-}
 
 /// The (controllers, path) lines of /proc/<pid>/cgroup.
 fn cgroup_lines(pid: i32) -> Vec<(String, String)> {

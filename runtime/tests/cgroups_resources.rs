@@ -4,26 +4,18 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+mod cgroups_support;
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use cgroups_support::{fake_unified, root_or_skip, Cleanup, Sleeper};
 use oci_spec::runtime::LinuxResources;
-use ocirun::cgroups::detect::{Hierarchies, Hierarchy, ProcessCgroups, Version};
+use ocirun::cgroups::detect::{Hierarchies, ProcessCgroups, Version};
 use ocirun::cgroups::{self, CgroupManager, CgroupsPath, FsManager};
 
 fn resources(json: &str) -> LinuxResources {
     serde_json::from_str(json).unwrap()
-}
-
-fn fake_unified(root: &Path) -> Hierarchies {
-    Hierarchies {
-        v1: vec![],
-        unified: Some(Hierarchy {
-            version: Version::V2,
-            mount_point: root.to_owned(),
-            mount_root: PathBuf::from("/"),
-        }),
-    }
 }
 
 fn fake_manager(h: &Hierarchies, path: &str) -> FsManager {
@@ -130,42 +122,6 @@ fn v2_unlimited_values() {
     assert_eq!(read(&dir.join("memory.swap.max")), "max");
     assert_eq!(read(&dir.join("pids.max")), "max");
     assert_eq!(read(&dir.join("cpu.max")), "max 100000");
-}
-
-fn root_or_skip() -> bool {
-    let ok =
-        nix::unistd::geteuid().is_root() && Hierarchies::detect().is_ok_and(|h| h.mode().is_some());
-    if !ok {
-        eprintln!("skipped: needs root and a mounted cgroup filesystem");
-    }
-    ok
-}
-
-/// A sleeping process, killed and reaped on drop.
-struct Sleeper(Child);
-
-impl Sleeper {
-    fn new() -> Self {
-        Self(Command::new("sleep").arg("300").spawn().unwrap())
-    }
-    fn pid(&self) -> i32 {
-        self.0.id() as i32
-    }
-}
-
-impl Drop for Sleeper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-struct Cleanup(Box<dyn CgroupManager>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let _ = self.0.remove();
-    }
 }
 
 /// The container's directory in the hierarchy holding `controller` (v1) or the v2 one.

@@ -96,11 +96,7 @@ fn containerd_detached_ps_exec_kill_delete() {
 
     // task kill (SIGTERM by default): the trap exits 5, which task delete reports.
     ok(&mut ctd.ctr(["task", "kill", &id]));
-    eventually(|| match ctd.task_status(&id).as_deref() {
-        Some("STOPPED") => Ok(()),
-        other => Err(format!("status {other:?}")),
-    })
-    .unwrap();
+    ctd.wait_stopped(&id);
     let out = run(&mut ctd.ctr(["task", "delete", &id]));
     assert!(out.status.success(), "{out:?}");
     assert!(
@@ -155,14 +151,7 @@ fn containerd_tty_run_and_exec() {
     ])));
     assert_eq!(code(&out), 6, "{out:?}");
     assert!(text(&out.stdout).contains("IS-A-TTY"), "{out:?}");
-    ok(&mut ctd.ctr(["task", "kill", "-s", "SIGKILL", &id]));
-    eventually(|| match ctd.task_status(&id).as_deref() {
-        Some("STOPPED") => Ok(()),
-        other => Err(format!("status {other:?}")),
-    })
-    .unwrap();
-    ok(&mut ctd.ctr(["task", "delete", &id]));
-    ok(&mut ctd.ctr(["container", "delete", &id]));
+    ctd.kill_and_remove(&id);
     assert_no_leaks(&id, &[&ctd.runc_root(), &ctd.task_state()]);
 }
 
@@ -185,14 +174,7 @@ fn containerd_pause_resume() {
     let paused_status = ctd.task_status(&id);
     let resumed = run(&mut ctd.ctr(["task", "resume", &id]));
     let resumed_status = ctd.task_status(&id);
-    ok(&mut ctd.ctr(["task", "kill", "-s", "SIGKILL", &id]));
-    eventually(|| match ctd.task_status(&id).as_deref() {
-        Some("STOPPED") => Ok(()),
-        other => Err(format!("status {other:?}")),
-    })
-    .unwrap();
-    ok(&mut ctd.ctr(["task", "delete", &id]));
-    ok(&mut ctd.ctr(["container", "delete", &id]));
+    ctd.kill_and_remove(&id);
     assert!(
         paused.status.success(),
         "ctr task pause: {}",

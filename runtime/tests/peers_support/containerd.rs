@@ -2,7 +2,7 @@
 //! commands that run containers on ocirun through containerd's runc shim
 //! (`io.containerd.runc.v2` with `--runc-binary`).
 
-use super::{ok, run, unmount_under};
+use super::{eventually, ok, run, unmount_under};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -137,6 +137,24 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
                 (f.first() == Some(&id)).then(|| f.get(2).unwrap_or(&"").to_string())
             })
             .next()
+    }
+
+    /// Waits until `ctr task ls` shows `id` STOPPED; panics with the last status otherwise.
+    pub fn wait_stopped(&self, id: &str) {
+        eventually(|| match self.task_status(id).as_deref() {
+            Some("STOPPED") => Ok(()),
+            other => Err(format!("status {other:?}")),
+        })
+        .unwrap();
+    }
+
+    /// `task kill -s SIGKILL`, then once stopped `task delete` and `container delete`, each
+    /// asserted to succeed.
+    pub fn kill_and_remove(&self, id: &str) {
+        ok(&mut self.ctr(["task", "kill", "-s", "SIGKILL", id]));
+        self.wait_stopped(id);
+        ok(&mut self.ctr(["task", "delete", id]));
+        ok(&mut self.ctr(["container", "delete", id]));
     }
 }
 

@@ -71,28 +71,25 @@ pub struct Rootfs {
 
 impl Rootfs {
     pub fn new() -> Self {
-        let dir = tempfile::Builder::new()
-            .prefix("peers-rootfs-")
-            .tempdir()
-            .unwrap();
-        fixtures::Rootfs::new()
-            .busybox(true)
-            .lay(&dir.path().join("rootfs"))
-            .unwrap();
-        Rootfs { dir }
+        Self::lay(false)
     }
 
     /// A rootfs with its own copies of the binaries, for `tar` (`docker import`): hard links
     /// to the shared files get a new ctime whenever a parallel test links them again, and tar
     /// fails with "file changed as we read it".
     pub fn with_copies() -> Self {
+        Self::lay(true)
+    }
+
+    /// A busybox rootfs in a fresh temp dir; `copy_files`: copies of the binaries, not links.
+    fn lay(copy_files: bool) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("peers-rootfs-")
             .tempdir()
             .unwrap();
         fixtures::Rootfs::new()
             .busybox(true)
-            .copy_files(true)
+            .copy_files(copy_files)
             .lay(&dir.path().join("rootfs"))
             .unwrap();
         Rootfs { dir }

@@ -9,11 +9,14 @@ use common::{is_root, stderr, unique_id, wait_exit, Ocirun};
 use fixtures::{Bundle, Config};
 use serde_json::{json, Value};
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::PathBuf;
 
-/// A host shell script that appends `<name> <status from stdin>` to `log`.
-fn recorder(dir: &Path, log: &Path) -> String {
-    let path = dir.join("hook.sh");
+/// A temp dir with a host shell script that appends `<name> <status from stdin>` to the
+/// dir's `log`: (dir, log, script path).
+fn recorder() -> (tempfile::TempDir, PathBuf, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let path = dir.path().join("hook.sh");
     std::fs::write(
         &path,
         format!(
@@ -23,7 +26,8 @@ fn recorder(dir: &Path, log: &Path) -> String {
     )
     .unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path.to_string_lossy().into_owned()
+    let script = path.to_string_lossy().into_owned();
+    (dir, log, script)
 }
 
 fn hook(path: &str, name: &str) -> Value {
@@ -36,9 +40,7 @@ fn all_hooks_run_in_lifecycle_order_with_the_state() {
         return;
     }
     let oci = Ocirun::new();
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("log");
-    let script = recorder(dir.path(), &log);
+    let (dir, log, script) = recorder();
     // startContainer resolves in the container: busybox sh inside writes to a host-visible
     // bind mount of `dir`.
     let inside = json!({"path": "/bin/sh", "args": ["sh", "-c",
@@ -84,9 +86,7 @@ fn a_failing_create_hook_fails_create_and_leaves_nothing() {
         return;
     }
     let oci = Ocirun::new();
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("log");
-    let script = recorder(dir.path(), &log);
+    let (_dir, log, script) = recorder();
     let config = Config::probe(&["pause"]).set(
         "/hooks",
         json!({

@@ -11,8 +11,8 @@ use std::path::Path;
 use nix::sched::CloneFlags;
 use nix::sys::statvfs::{statvfs, FsFlags};
 use rootfs_support::{
-    default_mounts, mount_at, mountinfo, root_or_skip, run, run_in, run_steps, run_steps_ns,
-    run_with, spec, Bundle,
+    default_mounts, mount_at, mountinfo, root_and_bundle, root_or_skip, run, run_in, run_steps,
+    run_steps_ns, run_with, spec, Bundle,
 };
 use serde_json::json;
 
@@ -22,10 +22,9 @@ fn flags(path: &str) -> FsFlags {
 
 #[test]
 fn default_mounts_devices_and_pivot() {
-    let Some(_serial) = root_or_skip() else {
+    let Some((_serial, bundle)) = root_and_bundle() else {
         return;
     };
-    let bundle = Bundle::new();
     let config = spec(json!({"mounts": default_mounts()}));
     let rootfs = bundle.rootfs();
     run(&bundle, &config, &bundle.options(), || {
@@ -126,10 +125,9 @@ fn default_mounts_devices_and_pivot() {
 
 #[test]
 fn linux_devices_are_created_with_mode_and_owner() {
-    let Some(_serial) = root_or_skip() else {
+    let Some((_serial, bundle)) = root_and_bundle() else {
         return;
     };
-    let bundle = Bundle::new();
     let config = spec(json!({
         "mounts": [{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["mode=755"]}],
         "linux": {"devices": [
@@ -159,10 +157,9 @@ fn linux_devices_are_created_with_mode_and_owner() {
 
 #[test]
 fn existing_mismatching_device_is_an_error() {
-    let Some(_serial) = root_or_skip() else {
+    let Some((_serial, bundle)) = root_and_bundle() else {
         return;
     };
-    let bundle = Bundle::new();
     std::fs::write(bundle.rootfs().join("dev/fuse"), "not a device").unwrap();
     let config = spec(json!({"linux": {"devices": [
         {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}
@@ -176,10 +173,9 @@ fn existing_mismatching_device_is_an_error() {
 
 #[test]
 fn bind_mount_flags() {
-    let Some(_serial) = root_or_skip() else {
+    let Some((_serial, bundle)) = root_and_bundle() else {
         return;
     };
-    let bundle = Bundle::new();
     let host = bundle.path().join("volume");
     std::fs::create_dir(&host).unwrap();
     std::fs::write(host.join("file"), "data").unwrap();
@@ -238,10 +234,9 @@ fn bind_mount_flags() {
 
 #[test]
 fn recursive_read_only_covers_submounts() {
-    let Some(_serial) = root_or_skip() else {
+    let Some((_serial, bundle)) = root_and_bundle() else {
         return;
     };
-    let bundle = Bundle::new();
     let host = bundle.path().join("tree");
     std::fs::create_dir_all(host.join("sub")).unwrap();
     let config = spec(json!({"mounts": [
@@ -274,10 +269,9 @@ fn recursive_read_only_covers_submounts() {
 
 #[test]
 fn propagation_options() {
-    let Some(_serial) = root_or_skip() else {
+    let Some((_serial, bundle)) = root_and_bundle() else {
         return;
     };
-    let bundle = Bundle::new();
     for d in ["a", "b", "c"] {
         std::fs::create_dir(bundle.path().join(d)).unwrap();
     }
@@ -332,10 +326,9 @@ fn host_mounts_made_later_do_not_leak_in_either_direction() {
 
 #[test]
 fn symlinks_in_destinations_stay_inside_the_rootfs() {
-    let Some(_serial) = root_or_skip() else {
+    let Some((_serial, bundle)) = root_and_bundle() else {
         return;
     };
-    let bundle = Bundle::new();
     let outside = bundle.path().join("outside");
     std::fs::create_dir(&outside).unwrap();
     let rootfs = bundle.rootfs();
@@ -367,10 +360,9 @@ fn symlinks_in_destinations_stay_inside_the_rootfs() {
 
 #[test]
 fn masked_and_readonly_paths_and_readonly_root() {
-    let Some(_serial) = root_or_skip() else {
+    let Some((_serial, bundle)) = root_and_bundle() else {
         return;
     };
-    let bundle = Bundle::new();
     let config = spec(json!({
         "root": {"path": "rootfs", "readonly": true},
         "mounts": default_mounts(),
@@ -408,10 +400,9 @@ fn masked_and_readonly_paths_and_readonly_root() {
 
 #[test]
 fn no_pivot_moves_and_chroots() {
-    let Some(_serial) = root_or_skip() else {
+    let Some((_serial, bundle)) = root_and_bundle() else {
         return;
     };
-    let bundle = Bundle::new();
     let config = spec(json!({"mounts": default_mounts()}));
     let mut opts = bundle.options();
     opts.no_pivot = true;
@@ -441,10 +432,9 @@ fn no_pivot_moves_and_chroots() {
 
 #[test]
 fn cgroup_mount_on_this_host() {
-    let Some(_serial) = root_or_skip() else {
+    let Some((_serial, bundle)) = root_and_bundle() else {
         return;
     };
-    let bundle = Bundle::new();
     let mut mounts = default_mounts();
     mounts.as_array_mut().unwrap().push(json!(
         {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
@@ -477,10 +467,9 @@ fn cgroup_mount_on_this_host() {
 
 #[test]
 fn mount_errors_name_destination_and_cause() {
-    let Some(_serial) = root_or_skip() else {
+    let Some((_serial, bundle)) = root_and_bundle() else {
         return;
     };
-    let bundle = Bundle::new();
     std::fs::create_dir(bundle.path().join("v")).unwrap();
     let cases = [
         (
@@ -521,10 +510,9 @@ fn mount_errors_name_destination_and_cause() {
 
 #[test]
 fn mounts_into_proc_are_refused_even_through_symlinks() {
-    let Some(_serial) = root_or_skip() else {
+    let Some((_serial, bundle)) = root_and_bundle() else {
         return;
     };
-    let bundle = Bundle::new();
     std::fs::create_dir(bundle.path().join("v")).unwrap();
     std::fs::write(bundle.path().join("file"), "x").unwrap();
     std::os::unix::fs::symlink("/proc/sys/kernel", bundle.rootfs().join("evil")).unwrap();
@@ -566,10 +554,9 @@ fn mounts_into_proc_are_refused_even_through_symlinks() {
 
 #[test]
 fn user_namespace_binds_devices_and_sysfs() {
-    let Some(_serial) = root_or_skip() else {
+    let Some((_serial, bundle)) = root_and_bundle() else {
         return;
     };
-    let bundle = Bundle::new();
     let config = spec(json!({
         "mounts": default_mounts(),
         "linux": {"devices": [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]}
@@ -643,10 +630,9 @@ fn cgroup_namespace_mounts_fresh_hierarchies() {
 
 #[test]
 fn console_is_the_pty_bound_between_pivot_and_finalize() {
-    let Some(_serial) = root_or_skip() else {
+    let Some((_serial, bundle)) = root_and_bundle() else {
         return;
     };
-    let bundle = Bundle::new();
     let config = spec(json!({
         "root": {"path": "rootfs", "readonly": true},
         "process": {"terminal": true, "cwd": "/", "user": {"uid": 0, "gid": 0}},
@@ -683,10 +669,9 @@ fn console_is_the_pty_bound_between_pivot_and_finalize() {
 
 #[test]
 fn remount_and_nosymfollow() {
-    let Some(_serial) = root_or_skip() else {
+    let Some((_serial, bundle)) = root_and_bundle() else {
         return;
     };
-    let bundle = Bundle::new();
     std::fs::create_dir(bundle.path().join("v")).unwrap();
     let config = spec(json!({"mounts": [
         {"destination": "/proc", "type": "proc", "source": "proc"},
@@ -711,10 +696,9 @@ fn remount_and_nosymfollow() {
 
 #[test]
 fn idmapped_bind_mount() {
-    let Some(_serial) = root_or_skip() else {
+    let Some((_serial, bundle)) = root_and_bundle() else {
         return;
     };
-    let bundle = Bundle::new();
     let src = bundle.path().join("owned");
     std::fs::create_dir(&src).unwrap();
     std::fs::write(src.join("root-file"), "r").unwrap();
@@ -743,10 +727,9 @@ fn idmapped_bind_mount() {
 
 #[test]
 fn tmpcopyup_copies_the_covered_directory() {
-    let Some(_serial) = root_or_skip() else {
+    let Some((_serial, bundle)) = root_and_bundle() else {
         return;
     };
-    let bundle = Bundle::new();
     let skel = bundle.rootfs().join("etc/skel");
     std::fs::create_dir_all(skel.join("sub")).unwrap();
     std::fs::write(skel.join("a"), "alpha").unwrap();
@@ -790,10 +773,9 @@ fn tmpcopyup_copies_the_covered_directory() {
 
 #[test]
 fn idmapped_mount_made_on_the_host_for_a_user_namespace() {
-    let Some(_serial) = root_or_skip() else {
+    let Some((_serial, bundle)) = root_and_bundle() else {
         return;
     };
-    let bundle = Bundle::new();
     let src = bundle.path().join("owned");
     std::fs::create_dir(&src).unwrap();
     std::fs::write(src.join("root-file"), "r").unwrap();
@@ -842,10 +824,9 @@ fn idmapped_mount_made_on_the_host_for_a_user_namespace() {
 /// opens the sources on the host first ([`ocirun::rootfs::host_sources`]), as runc does.
 #[test]
 fn bind_sources_opened_on_the_host_for_a_user_namespace() {
-    let Some(_serial) = root_or_skip() else {
+    let Some((_serial, bundle)) = root_and_bundle() else {
         return;
     };
-    let bundle = Bundle::new();
     let private = bundle.path().join("private");
     std::fs::create_dir_all(private.join("data")).unwrap();
     std::fs::write(private.join("hosts"), "127.0.0.1 ocirun\n").unwrap();

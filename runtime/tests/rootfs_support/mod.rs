@@ -34,6 +34,13 @@ pub fn root_or_skip() -> Option<MutexGuard<'static, ()>> {
     }
 }
 
+/// [`root_or_skip`], then a fresh [`Bundle`]: the start of most privileged rootfs tests. Hold
+/// the guard (first) for the whole test; the bundle is dropped before it.
+pub fn root_and_bundle() -> Option<(MutexGuard<'static, ()>, Bundle)> {
+    let serial = root_or_skip()?;
+    Some((serial, Bundle::new()))
+}
+
 /// A bundle dir with a minimal rootfs: the usual top-level dirs and a marker file.
 pub struct Bundle {
     pub dir: tempfile::TempDir,

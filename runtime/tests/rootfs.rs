@@ -12,7 +12,7 @@ use nix::sched::CloneFlags;
 use nix::sys::statvfs::{statvfs, FsFlags};
 use rootfs_support::{
     default_mounts, mount_at, mountinfo, root_and_bundle, root_or_skip, run, run_in, run_steps,
-    run_steps_ns, run_with, spec, Bundle,
+    run_steps_ns, run_with, setup_error, spec, Bundle,
 };
 use serde_json::json;
 
@@ -164,7 +164,7 @@ fn existing_mismatching_device_is_an_error() {
     let config = spec(json!({"linux": {"devices": [
         {"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}
     ]}}));
-    let err = run(&bundle, &config, &bundle.options(), || {}).unwrap_err();
+    let err = setup_error(&bundle, &config);
     assert_eq!(
         err,
         "device /dev/fuse: a different file already exists there"
@@ -503,7 +503,7 @@ fn mount_errors_name_destination_and_cause() {
         ),
     ];
     for (fragment, expected) in cases {
-        let err = run(&bundle, &spec(fragment), &bundle.options(), || {}).unwrap_err();
+        let err = setup_error(&bundle, &spec(fragment));
         assert!(err.starts_with(expected), "got {err:?}, want {expected:?}");
     }
 }
@@ -539,7 +539,7 @@ fn mounts_into_proc_are_refused_even_through_symlinks() {
     ];
     for (mount, expected) in cases {
         let config = spec(json!({"mounts": [proc.clone(), mount]}));
-        let err = run(&bundle, &config, &bundle.options(), || {}).unwrap_err();
+        let err = setup_error(&bundle, &config);
         assert_eq!(err, expected);
     }
     // What lxcfs does is allowed.
@@ -764,7 +764,7 @@ fn tmpcopyup_copies_the_covered_directory() {
     let bad = spec(json!({"mounts": [
         {"destination": "/x", "type": "bind", "source": "rootfs", "options": ["bind", "tmpcopyup"]}
     ]}));
-    let err = run(&bundle, &bad, &bundle.options(), || {}).unwrap_err();
+    let err = setup_error(&bundle, &bad);
     assert_eq!(
         err,
         "mount /x: option \"tmpcopyup\" is only for tmpfs mounts"

@@ -105,6 +105,12 @@ pub fn spec(fragment: serde_json::Value) -> oci_spec::runtime::Spec {
     serde_json::from_value(value).unwrap()
 }
 
+/// The setup error text of [`run`] with the bundle's default options and no check; panics
+/// if the setup succeeds.
+pub fn setup_error(bundle: &Bundle, spec: &oci_spec::runtime::Spec) -> String {
+    run(bundle, spec, &bundle.options(), || {}).unwrap_err()
+}
+
 /// Runs `rootfs::setup` in a fresh "container" then `check` inside it. `Err` is the setup
 /// error text; a failed check panics here with its message.
 pub fn run(

@@ -155,7 +155,7 @@ fn refused_resources_fail_create_and_leave_nothing() {
         .set("/linux/cgroupsPath", json!(cg))
         .set("/linux/resources", json!({"cpu": {"cpus": "4096"}}));
     let bundle = Bundle::new(&config).unwrap();
-    let out = oci.out(["create", "--bundle", bundle.path().to_str().unwrap(), &id]);
+    let out = oci.create_out(bundle.path(), &id);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("cpuset.cpus: write \"4096\": "),

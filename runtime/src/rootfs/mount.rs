@@ -197,18 +197,7 @@ fn bind_premade(
     let is_dir = nix::sys::stat::SFlag::from_bits_truncate(stat.st_mode)
         .contains(nix::sys::stat::SFlag::S_IFDIR);
     let kind = if is_dir { Create::Dir } else { Create::File };
-    let dest = ctx.root.resolve_or_create(destination, kind)?;
-    procfs::check(ctx.root, destination, &dest, Some(source))?;
-    idmap::attach(tree, dest.as_fd()).map_err(|errno| RootfsError::Syscall {
-        op: format!("move_mount bind {} on", source.display()),
-        path: destination.to_owned(),
-        errno,
-    })?;
-    if opts.bind_needs_remount() {
-        let mounted = reopen(ctx.root, destination)?;
-        remount_bind(&mounted, destination, opts)?;
-    }
-    after_mount(ctx.root, destination, opts)
+    attach_tree(ctx, tree, "bind", source, destination, kind, opts)
 }
 
 /// An `idmap`/`ridmap` bind: the tree the host made for this mount (`ctx.idmapped`), else,
@@ -248,11 +237,26 @@ fn bind_idmapped(
     } else {
         Create::File
     };
+    attach_tree(ctx, tree, "idmapped", &source, destination, kind, opts)
+}
+
+/// Attaches a detached mount tree of `source` (open_tree(2)) at `destination` inside the
+/// rootfs with move_mount(2), then applies `opts` to it as to any bind mount. `what` names
+/// the kind of bind in errors.
+fn attach_tree(
+    ctx: &MountContext<'_>,
+    tree: &OwnedFd,
+    what: &str,
+    source: &Path,
+    destination: &Path,
+    kind: Create,
+    opts: &MountOptions,
+) -> Result<(), RootfsError> {
     let dest = ctx.root.resolve_or_create(destination, kind)?;
-    procfs::check(ctx.root, destination, &dest, Some(&source))?;
+    procfs::check(ctx.root, destination, &dest, Some(source))?;
     idmap::attach(tree, dest.as_fd()).map_err(|errno| RootfsError::Syscall {
-        op: format!("move_mount idmapped {} on", source.display()),
-        path: destination.clone(),
+        op: format!("move_mount {what} {} on", source.display()),
+        path: destination.to_owned(),
         errno,
     })?;
     if opts.bind_needs_remount() {

@@ -123,19 +123,19 @@ fn runc_and_crun_differ_only_where_the_docs_say_why() {
             base.reason
         );
     }
-    let by_case: BTreeMap<&str, Status> = crun
+    let by_case: BTreeMap<&str, (Status, &str)> = crun
         .cases
         .iter()
-        .map(|c| (c.case.as_str(), c.status))
+        .map(|c| (c.case.as_str(), (c.status, c.reason.as_str())))
         .collect();
     let doc = documented_differences();
     let mut undocumented = Vec::new();
     for c in &runc.cases {
-        let other = by_case[c.case.as_str()];
+        let (other, why) = by_case[c.case.as_str()];
         if other != c.status && !doc.contains(&format!("`{}`", c.case)) {
             undocumented.push(format!(
-                "{}: runc {} ({}), crun {}",
-                c.case, c.status, c.reason, other
+                "{}: runc {} ({}), crun {other} ({why})",
+                c.case, c.status, c.reason
             ));
         }
     }

@@ -112,3 +112,47 @@ fn exec_in_a_stopped_container_is_an_error() {
         "cannot exec in container {id}: container is stopped"
     )));
 }
+
+/// containerd and conmon read `--pid-file` as soon as it appears: like runc (and `create`),
+/// exec writes it whole to a temporary file and renames it over the path. A file that was
+/// there before is replaced, never truncated and rewritten in place.
+#[test]
+fn exec_pid_file_is_replaced_atomically() {
+    if !is_root() {
+        return;
+    }
+    use std::io::Read;
+    let oci = Ocirun::new();
+    let bundle = Bundle::new(&Config::probe(&["pause"])).unwrap();
+    let id = unique_id("execpidf");
+    let _guard = oci.create(bundle.path(), &id);
+    oci.ok(["start", &id]);
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("exec.pid");
+    std::fs::write(&pid_file, "stale").unwrap();
+    let mut before = std::fs::File::open(&pid_file).unwrap();
+    oci.ok([
+        "exec".as_ref(),
+        "-d".as_ref(),
+        "--pid-file".as_ref(),
+        pid_file.as_os_str(),
+        id.as_ref(),
+        "/bin/probe".as_ref(),
+        "pause".as_ref(),
+    ]);
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+    let mut old = String::new();
+    before.read_to_string(&mut old).unwrap();
+    assert_eq!(old, "stale", "the old pid file was rewritten in place");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        names,
+        ["exec.pid"],
+        "only the pid file is left in its directory"
+    );
+    oci.ok(["kill", "--all", &id, "KILL"]);
+    assert!(wait_exit(pid));
+}

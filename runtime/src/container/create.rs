@@ -332,8 +332,9 @@ fn connect_console(path: &Path) -> Result<OwnedFd, Error> {
     Ok(OwnedFd::from(stream))
 }
 
-/// `--pid-file`, written atomically (tmp + rename in the same directory) as runc does.
-fn write_pid_file(path: &Path, pid: i32) -> Result<(), Error> {
+/// `--pid-file` of `create` and `exec`, written atomically (tmp + rename in the same
+/// directory) as runc does: containerd and conmon read it as soon as it appears.
+pub(super) fn write_pid_file(path: &Path, pid: i32) -> Result<(), Error> {
     let path = std::path::absolute(path).map_err(|e| Error::os(path.display(), &e))?;
     let name = path
         .file_name()
@@ -341,5 +342,8 @@ fn write_pid_file(path: &Path, pid: i32) -> Result<(), Error> {
         .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tmp"));
     std::fs::write(&tmp, pid.to_string()).map_err(|e| Error::os(tmp.display(), &e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| Error::os(path.display(), &e))
+    std::fs::rename(&tmp, &path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::os(path.display(), &e)
+    })
 }

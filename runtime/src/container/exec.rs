@@ -92,7 +92,7 @@ pub fn exec(root: &Path, id: &str, opts: &Options) -> Result<i32, Error> {
     let pid = spawn(&container, &ctx)?;
     drop(ctx);
     if let Some(path) = &opts.pid_file {
-        std::fs::write(path, pid.to_string()).map_err(|e| Error::os(path.display(), &e))?;
+        super::create::write_pid_file(path, pid)?;
     }
     if opts.detach {
         return Ok(0);

@@ -2,13 +2,20 @@
 //! namespaces and its cgroup — described by a `process` JSON (config.md "Process") or by the
 //! container's own process with the command line's overrides. Used by `ctr task exec`,
 //! `docker exec` and `podman exec`.
+//!
+//! ocirun is a child subreaper (with `--detach` too): the process, whose parent (the first
+//! child) exits once it forked it, is reparented to ocirun, which waits for it, or passes it
+//! on to its own reaper (containerd's shim, conmon) when it exits. Every failure after the
+//! fork kills and waits for the processes of the chain (runtime.md "Errors").
 
-use super::run::{foreground, forwarded_mask, prepare_foreground};
+use super::run::{become_subreaper, foreground, forwarded_mask, prepare_foreground};
 use super::Error;
 use crate::process::channel::{Channel, ChannelError, Msg};
 use crate::process::join::JoinContext;
 use crate::state::{Container, Status};
-use nix::unistd::ForkResult;
+use nix::sys::signal::Signal;
+use nix::sys::wait::waitpid;
+use nix::unistd::{ForkResult, Pid};
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -68,7 +75,9 @@ pub fn exec(root: &Path, id: &str, opts: &Options) -> Result<i32, Error> {
             ))
         }
     };
-    if !opts.detach {
+    if opts.detach {
+        become_subreaper()?;
+    } else {
         prepare_foreground(&mask)?;
     }
     let ctx = JoinContext {
@@ -127,28 +136,35 @@ fn spawn(container: &Container, ctx: &JoinContext) -> Result<i32, Error> {
         }
     };
     drop(child);
-    let reap = || {
-        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(first), None);
+    let mut chain = Chain {
+        first: Some(first),
+        process: None,
     };
-    if let Err(e) = cgroup.join(first) {
-        super::kill_and_wait(&[first]);
-        reap();
-        return Err(e.into());
+    let result = handshake(&parent, cgroup.as_ref(), &mut chain);
+    if result.is_err() {
+        // A child still reading the channel sees EOF and exits.
+        drop(parent);
+        chain.abort();
     }
+    result
+}
+
+/// The parent's side of the sync protocol with the chain ([`crate::process::join`]).
+fn handshake(
+    parent: &Channel,
+    cgroup: &dyn crate::cgroups::CgroupManager,
+    chain: &mut Chain,
+) -> Result<i32, Error> {
+    let first = chain.first.unwrap_or_default();
+    cgroup.join(first)?;
     parent.send(&Msg::CgroupReady)?;
-    let pid = match parent.recv() {
-        Ok(Msg::InitPid(pid)) => pid,
-        Ok(Msg::Error(msg)) => {
-            reap();
-            return Err(Error::Failed(msg));
-        }
-        Ok(other) => return Err(Error::Failed(format!("unexpected message {other:?}"))),
-        Err(e) => {
-            reap();
-            return Err(e.into());
-        }
+    let pid = match parent.recv()? {
+        Msg::InitPid(pid) => pid,
+        Msg::Error(msg) => return Err(Error::Failed(msg)),
+        other => return Err(Error::Failed(format!("unexpected message {other:?}"))),
     };
-    reap();
+    chain.process = Some(pid);
+    chain.reap_first();
     parent.send(&Msg::Proceed)?;
     match parent.recv() {
         // The close-on-exec channel closed: the process runs.
@@ -156,6 +172,36 @@ fn spawn(container: &Container, ctx: &JoinContext) -> Result<i32, Error> {
         Ok(Msg::Error(msg)) => Err(Error::Failed(msg)),
         Ok(other) => Err(Error::Failed(format!("unexpected message {other:?}"))),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The processes of the chain that exist: the first child until it is reaped, and the
+/// process once the first child reported it (ours once the first child is gone, since we
+/// are a subreaper, so its pid cannot be reused before we reap it).
+struct Chain {
+    first: Option<i32>,
+    process: Option<i32>,
+}
+
+impl Chain {
+    /// The first child exits once it reported the process: reap it.
+    fn reap_first(&mut self) {
+        if let Some(pid) = self.first.take() {
+            let _ = waitpid(Pid::from_raw(pid), None);
+        }
+    }
+
+    /// After a failure: kills what is left of the chain and waits for it, so that no zombie
+    /// and no stray process in the container remain.
+    fn abort(mut self) {
+        for pid in self.first.iter().chain(&self.process) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(*pid), Signal::SIGKILL);
+        }
+        // The process is reparented to us before the first child can be reaped.
+        self.reap_first();
+        if let Some(pid) = self.process {
+            let _ = waitpid(Pid::from_raw(pid), None);
+        }
     }
 }
 

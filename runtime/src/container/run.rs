@@ -102,6 +102,12 @@ pub(crate) fn prepare_foreground(mask: &SigSet) -> Result<(), Error> {
             crate::errno_text_raw(e as i32)
         ))
     })?;
+    become_subreaper()
+}
+
+/// prctl(2) PR_SET_CHILD_SUBREAPER: the processes whose parent (stage-1, or exec's first
+/// child) exits are reparented to us, so that we can wait for them.
+pub(crate) fn become_subreaper() -> Result<(), Error> {
     nix::sys::prctl::set_child_subreaper(true).map_err(|e| {
         Error::Failed(format!(
             "become subreaper: {}",

@@ -332,3 +332,34 @@ fn pause_and_resume_freeze_the_container() {
     assert!(wait_exit(pid as i32));
     assert!(!common::cgroup_exists(&id));
 }
+
+/// An init that dies without a word during create (here killed by a createRuntime hook, which
+/// reads its pid from the state on stdin) fails create with one line naming the container,
+/// like every other error, and leaves nothing behind.
+#[test]
+fn create_names_the_container_when_its_init_dies() {
+    if !is_root() {
+        return;
+    }
+    let oci = Ocirun::new();
+    let kill_init = r#"pid=$(sed -n 's/.*"pid":\([0-9]*\).*/\1/p'); kill -9 "$pid""#;
+    let config = Config::probe(&["pause"]).set(
+        "/hooks",
+        serde_json::json!({
+            "createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", kill_init]}],
+        }),
+    );
+    let bundle = Bundle::new(&config).unwrap();
+    let id = unique_id("initdies");
+    let out = oci.create_out(bundle.path(), &id);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let last = err.lines().last().unwrap_or_default();
+    assert_eq!(
+        last,
+        format!("ocirun: container {id}: init process exited before the container was created"),
+        "{err}"
+    );
+    assert!(!oci.state_dir(&id).exists());
+    assert!(!common::cgroup_exists(&id));
+}

@@ -3,7 +3,7 @@
 //! children are killed, the cgroup and the state directory removed (runtime.md "Errors").
 
 use super::Error;
-use crate::process::channel::{Channel, Msg};
+use crate::process::channel::{Channel, ChannelError, Msg};
 use crate::state::{Container, State, Status};
 use crate::{cgroups, hooks, namespaces, process, spec};
 use nix::unistd::ForkResult;
@@ -181,11 +181,11 @@ fn build(
         &container.state.id,
         opts.systemd_cgroup,
     )?;
-    let (parent, child) = Channel::pair()?;
+    let (chan, child) = Channel::pair()?;
     // SAFETY: ocirun is single-threaded, so the child may run arbitrary code after fork.
     let stage1 = match unsafe { nix::unistd::fork() } {
         Ok(ForkResult::Child) => {
-            drop(parent);
+            drop(chan);
             process::stage1::run(&ctx, child)
         }
         Ok(ForkResult::Parent { child: pid }) => pid.as_raw(),
@@ -198,6 +198,10 @@ fn build(
     };
     drop(child);
     drop(ctx);
+    let parent = InitChannel {
+        chan,
+        id: container.state.id.clone(),
+    };
     progress.stage1 = Some(stage1);
     // config-linux.md "Control groups": placed before any namespace exists, so a new cgroup
     // namespace is rooted at the container's cgroup.
@@ -209,7 +213,7 @@ fn build(
     progress.cgroup = Some(cgroup);
     parent.send(&Msg::CgroupReady)?;
     loop {
-        match recv(&parent)? {
+        match parent.recv()? {
             Msg::UserNsCreated => {
                 if let Some(linux) = spec.linux() {
                     namespaces::write_id_maps(stage1, linux)?;
@@ -220,8 +224,7 @@ fn build(
                 progress.init = Some(pid);
                 let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(stage1), None);
                 progress.stage1 = None;
-                let stat = crate::state::ProcStat::read(pid)
-                    .ok_or_else(|| Error::Failed("container init exited during create".into()))?;
+                let stat = crate::state::ProcStat::read(pid).ok_or_else(|| parent.init_gone())?;
                 container.state.pid = pid;
                 container.state.init_start_time = stat.start_time;
                 crate::logging::debug(&format!("init pid {pid}"));
@@ -255,13 +258,36 @@ fn build(
     Ok(container.state.pid)
 }
 
-/// A closed channel before `Created` means a child died without a word.
-fn recv(chan: &Channel) -> Result<Msg, Error> {
-    match chan.recv() {
-        Err(crate::process::channel::ChannelError::Closed) => Err(Error::Failed(
-            "container init exited before the container was created".into(),
-        )),
-        other => Ok(other?),
+/// The parent's end of the sync channel with stage-1 and the init, for container `id`.
+struct InitChannel {
+    chan: Channel,
+    id: String,
+}
+
+impl InitChannel {
+    fn send(&self, msg: &Msg) -> Result<(), Error> {
+        self.chan.send(msg).map_err(|e| self.closed_is_gone(e))
+    }
+
+    fn recv(&self) -> Result<Msg, Error> {
+        self.chan.recv().map_err(|e| self.closed_is_gone(e))
+    }
+
+    /// A closed channel before `Created` means a child died without a word (killed, or out
+    /// of memory): whether our send or our receive saw it first, the error is the same.
+    fn closed_is_gone(&self, e: ChannelError) -> Error {
+        match e {
+            ChannelError::Closed => self.init_gone(),
+            other => other.into(),
+        }
+    }
+
+    /// One line naming the container, like ocirun's other errors.
+    fn init_gone(&self) -> Error {
+        Error::Failed(format!(
+            "container {}: init process exited before the container was created",
+            self.id
+        ))
     }
 }
 

@@ -66,6 +66,64 @@ fn rlimit_resource(name: &str) -> Option<libc::__rlimit_resource_t> {
     })
 }
 
+/// runtime-linux.md "File descriptors": only stdio (and the `--preserve-fds` ones) stay open
+/// in the user process: every fd from 3+N up is marked close-on-exec. close_range(2) does it
+/// in one call; where it is unavailable — ENOSYS before Linux 5.9, EINVAL for
+/// CLOSE_RANGE_CLOEXEC on 5.9 and 5.10 — each fd listed in /proc/self/fd is marked instead.
+/// Any other failure is an error: the process must not start with ocirun's fds.
+pub fn keep_only_preserved_fds(preserve: i32) -> Result<(), String> {
+    let first = 3 + preserve.max(0) as u32;
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes flags of our own fds.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::ENOSYS | libc::EINVAL) => mark_listed_fds_cloexec(first),
+        _ => Err(format!("mark fds close-on-exec: {}", crate::errno_text(&e))),
+    }
+}
+
+/// The fallback of [`keep_only_preserved_fds`]: FD_CLOEXEC on every fd from `first` up that
+/// /proc/self/fd lists (the procfs of the container's pid namespace, where we are).
+fn mark_listed_fds_cloexec(first: u32) -> Result<(), String> {
+    let fail = |e: std::io::Error| {
+        format!(
+            "mark fds close-on-exec: /proc/self/fd: {}",
+            crate::errno_text(&e)
+        )
+    };
+    let mut fds = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/fd").map_err(fail)? {
+        let name = entry.map_err(fail)?.file_name();
+        if let Some(fd) = name.to_str().and_then(|n| n.parse::<u32>().ok()) {
+            fds.push(fd);
+        }
+    }
+    // The listing's own fd is closed by now: EBADF for it is expected.
+    for fd in fds.into_iter().filter(|fd| *fd >= first) {
+        // SAFETY: F_SETFD only changes the flags of an fd of ours.
+        if unsafe { libc::fcntl(fd as i32, libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EBADF) {
+                return Err(format!(
+                    "mark fd {fd} close-on-exec: {}",
+                    crate::errno_text(&e)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Everything from the user switch to execve. Only returns on failure.
 pub fn become_user_process(
     process: &Process,

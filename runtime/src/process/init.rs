@@ -100,7 +100,7 @@ fn prepare(ctx: &Context, chan: &Channel) -> Result<(), String> {
     if !ctx.no_new_keyring {
         join_session_keyring(ctx.id)?;
     }
-    keep_only_preserved_fds(ctx.preserve_fds)?;
+    super::exec::keep_only_preserved_fds(ctx.preserve_fds)?;
     Ok(())
 }
 
@@ -164,26 +164,6 @@ fn join_session_keyring(id: &str) -> Result<(), String> {
         if e.raw_os_error() != Some(libc::ENOSYS) {
             return Err(format!("join session keyring: {}", crate::errno_text(&e)));
         }
-    }
-    Ok(())
-}
-
-/// runtime-linux.md "File descriptors": only stdio (and the `--preserve-fds` ones) stay open
-/// in the user process: every fd from 3+N up is marked close-on-exec.
-fn keep_only_preserved_fds(preserve: i32) -> Result<(), String> {
-    let first = 3 + preserve.max(0) as u32;
-    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes flags of our own fds.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            first,
-            u32::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
-    if r < 0 {
-        let e = std::io::Error::last_os_error();
-        return Err(format!("mark fds close-on-exec: {}", crate::errno_text(&e)));
     }
     Ok(())
 }

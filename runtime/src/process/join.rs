@@ -65,16 +65,7 @@ fn become_process(ctx: &JoinContext, chan: Channel) -> ! {
         }
         super::exec::apply_oom_score_adj(ctx.process)?;
         super::exec::apply_rlimits(ctx.process)?;
-        let first = 3 + ctx.preserve_fds.max(0) as u32;
-        // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes flags of our own fds.
-        unsafe {
-            libc::syscall(
-                libc::SYS_close_range,
-                first,
-                u32::MAX,
-                libc::CLOSE_RANGE_CLOEXEC,
-            )
-        };
+        super::exec::keep_only_preserved_fds(ctx.preserve_fds)?;
         super::exec::become_user_process(
             ctx.process,
             ctx.capabilities.as_ref(),

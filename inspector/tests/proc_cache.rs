@@ -1,26 +1,90 @@
-//! The proc reader's cache between passes: command line and namespaces are reused only for the
-//! same process image (pid, start time, comm); an exec (new comm), a new process on the same
-//! pid (new start time) or a full pass reads them again. Cgroups are read on every pass.
+//! The proc reader between passes: what a refresh reads again and what it carries over.
+//!
+//! - command line and namespaces are reused only for the same process image (pid, start time,
+//!   comm); an exec (new comm), a new process on the same pid (new start time) or the periodic
+//!   full re-read reads them again; cgroups are read whenever stat is;
+//! - a process that nothing says has changed (not watched, not young, its pid and its parent's
+//!   not handed out since, its parent still there) is carried over unread, and read again as
+//!   soon as one of those changes.
+//!
+//! The proc roots here are temp dirs; one with `self`, `loadavg`, `stat` and `pid_max` like
+//! the host's own /proc lets the reader follow the pid allocator.
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
-use ocitop::collect::proc::{ProcReader, FULL_PASS_EVERY};
-use ocitop::model::NsKind;
+use ocitop::collect::proc::{ProcReader, Watch, REREAD_EVERY, YOUNG_SECS};
+use ocitop::model::{NsKind, Process};
+use std::collections::HashSet;
 use std::path::Path;
 
-fn write_proc(root: &Path, comm: &str, start: u64, net: u64, arg: &str, cgroup: &str) {
-    let dir = root.join("42");
+struct Proc<'a> {
+    pid: u32,
+    ppid: u32,
+    comm: &'a str,
+    state: char,
+    start: u64,
+    net: u64,
+    arg: &'a str,
+    cgroup: &'a str,
+}
+
+impl Default for Proc<'_> {
+    fn default() -> Self {
+        Proc {
+            pid: 42,
+            ppid: 1,
+            comm: "sleep",
+            state: 'S',
+            start: 100,
+            net: 1,
+            arg: "sleep",
+            cgroup: "/a",
+        }
+    }
+}
+
+fn write_proc(root: &Path, p: Proc) {
+    let dir = root.join(p.pid.to_string());
     std::fs::create_dir_all(dir.join("ns")).unwrap();
     std::fs::write(
         dir.join("stat"),
-        format!("42 ({comm}) S 1 42 42 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 {start} 0 0\n"),
+        format!(
+            "{} ({}) {} {} 42 42 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 {} 0 0\n",
+            p.pid, p.comm, p.state, p.ppid, p.start
+        ),
     )
     .unwrap();
-    std::fs::write(dir.join("cmdline"), format!("{arg}\0")).unwrap();
-    std::fs::write(dir.join("cgroup"), format!("0::{cgroup}\n")).unwrap();
+    std::fs::write(dir.join("cmdline"), format!("{}\0", p.arg)).unwrap();
+    std::fs::write(dir.join("cgroup"), format!("0::{}\n", p.cgroup)).unwrap();
     let link = dir.join("ns/net");
     let _ = std::fs::remove_file(&link);
-    std::os::unix::fs::symlink(format!("net:[{net}]"), &link).unwrap();
+    std::os::unix::fs::symlink(format!("net:[{}]", p.net), &link).unwrap();
+}
+
+/// Makes `root` look like this process's own /proc: the allocator's last pid and fork count,
+/// and the uptime in seconds.
+fn write_host(root: &Path, last_pid: u32, forks: u64, uptime_secs: u64) {
+    let own = root.join("self");
+    if own.symlink_metadata().is_err() {
+        std::os::unix::fs::symlink(std::process::id().to_string(), &own).unwrap();
+        std::fs::create_dir_all(root.join("sys/kernel")).unwrap();
+        std::fs::write(root.join("sys/kernel/pid_max"), "32768\n").unwrap();
+    }
+    std::fs::write(
+        root.join("loadavg"),
+        format!("0.00 0.00 0.00 1/10 {last_pid}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("stat"),
+        format!("cpu 0 0 0 0\nbtime 1\nprocesses {forks}\n"),
+    )
+    .unwrap();
+    std::fs::write(root.join("uptime"), format!("{uptime_secs}.00 0.00\n")).unwrap();
+}
+
+fn only(out: Vec<Process>, pid: u32) -> Process {
+    out.into_iter().find(|p| p.pid == pid).unwrap()
 }
 
 #[test]
@@ -28,7 +92,15 @@ fn cache_follows_the_process_image() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     let mut r = ProcReader::new(root);
-    write_proc(root, "runc:[2:INIT]", 100, 1, "runc", "/a");
+    let init = |comm, start, net, arg, cgroup| Proc {
+        comm,
+        start,
+        net,
+        arg,
+        cgroup,
+        ..Proc::default()
+    };
+    write_proc(root, init("runc:[2:INIT]", 100, 1, "runc", "/a"));
     let p = &r.read_all().unwrap()[0];
     assert_eq!(
         (p.cmdline[0].as_str(), p.namespaces[&NsKind::Net]),
@@ -36,14 +108,15 @@ fn cache_follows_the_process_image() {
     );
 
     // Same image: the cached command line and namespaces, but the fresh cgroup.
-    write_proc(root, "runc:[2:INIT]", 100, 2, "changed", "/b");
+    write_proc(root, init("runc:[2:INIT]", 100, 2, "changed", "/b"));
     let p = &r.read_all().unwrap()[0];
     assert_eq!(p.cmdline[0], "runc");
     assert_eq!(p.namespaces[&NsKind::Net], 1);
     assert_eq!(p.main_cgroup(), Some("/b"));
+    assert!(!p.carried_over);
 
     // exec: a new comm, everything is read again.
-    write_proc(root, "sleep", 100, 2, "sleep", "/b");
+    write_proc(root, init("sleep", 100, 2, "sleep", "/b"));
     let p = &r.read_all().unwrap()[0];
     assert_eq!(
         (p.cmdline[0].as_str(), p.namespaces[&NsKind::Net]),
@@ -51,21 +124,207 @@ fn cache_follows_the_process_image() {
     );
 
     // pid reuse: a new start time, read again.
-    write_proc(root, "sleep", 200, 3, "sleep2", "/b");
+    write_proc(root, init("sleep", 200, 3, "sleep2", "/b"));
     let p = &r.read_all().unwrap()[0];
     assert_eq!(
         (p.cmdline[0].as_str(), p.namespaces[&NsKind::Net]),
         ("sleep2", 3)
     );
 
-    // Whatever the image, every FULL_PASS_EVERY-th pass reads everything.
-    write_proc(root, "sleep", 200, 4, "sleep3", "/b");
+    // Whatever the image, within REREAD_EVERY passes everything is read again.
+    write_proc(root, init("sleep", 200, 4, "sleep3", "/b"));
     let mut seen = Vec::new();
-    for _ in 0..FULL_PASS_EVERY {
+    for _ in 0..REREAD_EVERY {
         seen.push(r.read_all().unwrap()[0].namespaces[&NsKind::Net]);
     }
     assert!(
         seen.contains(&4),
-        "a full pass within {FULL_PASS_EVERY}: {seen:?}"
+        "a full read within {REREAD_EVERY}: {seen:?}"
     );
+}
+
+#[test]
+fn a_root_that_is_not_our_own_proc_is_read_every_pass() {
+    // No `self` naming this process: the allocator cannot be followed, nothing is carried.
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write_proc(root, Proc::default());
+    let mut r = ProcReader::new(root);
+    let none = HashSet::new();
+    r.refresh(Watch::Pids(&none)).unwrap();
+    write_proc(
+        root,
+        Proc {
+            state: 'R',
+            ..Proc::default()
+        },
+    );
+    let p = only(r.refresh(Watch::Pids(&none)).unwrap(), 42);
+    assert_eq!((p.state, p.carried_over), ('R', false));
+}
+
+/// A reader over a tree where pid 42 is old (started at 1 s, the host up 1000 s) and pid 1000
+/// was the last pid handed out, after one first pass.
+fn settled() -> (tempfile::TempDir, ProcReader) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write_host(root, 1000, 5000, 1000);
+    write_proc(
+        root,
+        Proc {
+            pid: 1,
+            ppid: 0,
+            comm: "init",
+            ..Proc::default()
+        },
+    );
+    write_proc(root, Proc::default());
+    let mut r = ProcReader::new(root);
+    r.refresh(Watch::Pids(&HashSet::new())).unwrap();
+    (tmp, r)
+}
+
+#[test]
+fn an_unchanged_process_nobody_watches_is_carried_over() {
+    let (tmp, mut r) = settled();
+    let root = tmp.path();
+    let none = HashSet::new();
+    write_proc(
+        root,
+        Proc {
+            state: 'R',
+            cgroup: "/moved",
+            ..Proc::default()
+        },
+    );
+    let mut carried = 0;
+    let mut last_read = ('S', "/a");
+    for _ in 1..REREAD_EVERY {
+        let p = only(r.refresh(Watch::Pids(&none)).unwrap(), 42);
+        if p.carried_over {
+            carried += 1;
+            assert_eq!((p.state, p.main_cgroup()), (last_read.0, Some(last_read.1)));
+        } else {
+            // Its periodic re-read.
+            assert_eq!((p.state, p.main_cgroup()), ('R', Some("/moved")));
+            last_read = ('R', "/moved");
+        }
+    }
+    assert_eq!(carried, REREAD_EVERY - 2, "carried over but once");
+    assert_eq!(last_read.0, 'R', "read again within {REREAD_EVERY} passes");
+
+    // Watched (or all watched): read every pass.
+    let watched = HashSet::from([42]);
+    for watch in [Watch::Pids(&watched), Watch::All] {
+        write_proc(
+            root,
+            Proc {
+                state: 'D',
+                ..Proc::default()
+            },
+        );
+        let p = only(r.refresh(watch).unwrap(), 42);
+        assert_eq!((p.state, p.carried_over), ('D', false));
+        write_proc(
+            root,
+            Proc {
+                state: 'S',
+                ..Proc::default()
+            },
+        );
+        let p = only(r.refresh(watch).unwrap(), 42);
+        assert_eq!((p.state, p.carried_over), ('S', false));
+    }
+}
+
+#[test]
+fn a_pid_handed_out_again_is_read_again() {
+    let (tmp, mut r) = settled();
+    let root = tmp.path();
+    let none = HashSet::new();
+    // Pid 45 is not due for its periodic re-read (45 % 20) in the passes below.
+    let old = Proc {
+        pid: 45,
+        ..Proc::default()
+    };
+    write_proc(root, old);
+    r.refresh(Watch::Pids(&none)).unwrap();
+    // 45 died and the allocator wrapped round and gave 45 to a new process (pid_max 32768).
+    let new = Proc {
+        pid: 45,
+        comm: "new",
+        start: 99_000,
+        arg: "new",
+        ..Proc::default()
+    };
+    write_proc(root, new);
+    write_host(root, 1000, 5001, 1000);
+    let p = only(r.refresh(Watch::Pids(&none)).unwrap(), 45);
+    assert!(
+        p.carried_over && p.comm == "sleep",
+        "the cursor did not pass 45: {p:?}"
+    );
+    write_host(root, 50, 5200, 1000);
+    let p = only(r.refresh(Watch::Pids(&none)).unwrap(), 45);
+    assert_eq!((p.comm.as_str(), p.cmdline[0].as_str()), ("new", "new"));
+    assert!(!p.carried_over);
+}
+
+#[test]
+fn a_young_process_and_an_orphan_are_read_again() {
+    let (tmp, mut r) = settled();
+    let root = tmp.path();
+    let none = HashSet::new();
+    // Started 5 s ago (the host is up 1000 s, start times are in USER_HZ ticks, 100 a
+    // second): it may still exec. Pid 47 is not due for its periodic re-read (47 % 20) in
+    // the passes below.
+    write_proc(
+        root,
+        Proc {
+            pid: 47,
+            ppid: 42,
+            comm: "sh",
+            start: 995 * 100,
+            ..Proc::default()
+        },
+    );
+    write_host(root, 1000, 5001, 1000);
+    r.refresh(Watch::Pids(&none)).unwrap();
+    write_proc(
+        root,
+        Proc {
+            pid: 47,
+            ppid: 42,
+            comm: "conmon",
+            start: 995 * 100,
+            arg: "conmon",
+            ..Proc::default()
+        },
+    );
+    let p = only(r.refresh(Watch::Pids(&none)).unwrap(), 47);
+    assert_eq!(
+        (p.comm.as_str(), p.cmdline[0].as_str()),
+        ("conmon", "conmon")
+    );
+
+    // Later, no longer young: carried over, until its parent goes and it is re-parented.
+    write_host(root, 1000, 5001, 995 + YOUNG_SECS + 1);
+    write_proc(
+        root,
+        Proc {
+            pid: 47,
+            ppid: 1,
+            comm: "conmon",
+            start: 995 * 100,
+            arg: "conmon",
+            ..Proc::default()
+        },
+    );
+    let p = only(r.refresh(Watch::Pids(&none)).unwrap(), 47);
+    assert!(p.carried_over && p.ppid == 42, "{p:?}");
+    std::fs::remove_dir_all(root.join("42")).unwrap();
+    let out = r.refresh(Watch::Pids(&none)).unwrap();
+    assert!(out.iter().all(|p| p.pid != 42));
+    let p = only(out, 47);
+    assert_eq!((p.ppid, p.carried_over), (1, false));
 }

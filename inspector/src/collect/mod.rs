@@ -3,13 +3,14 @@
 //! model.
 
 pub mod cgroup;
+pub mod pid_alloc;
 pub mod proc;
 pub mod record;
 pub mod shim;
 pub mod state;
 
 use crate::model::{containers, namespaces, Host, Snapshot, SNAPSHOT_VERSION};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Where to read from.
@@ -43,12 +44,17 @@ pub enum CollectError {
     },
 }
 
-/// Takes snapshots, keeping its read buffers between them.
+/// Takes snapshots, keeping what it read between them: after the first, a snapshot re-reads
+/// the processes that matter on screen and those that may have changed (`proc`'s doc).
 pub struct Collector {
     roots: Roots,
     proc: proc::ProcReader,
     cgroup: cgroup::CgroupReader,
     clock_ticks: u64,
+    /// Read every process on every refresh (the host's processes are on screen).
+    watch_all: bool,
+    /// The processes of the previous snapshot worth reading on every refresh.
+    watched: HashSet<u32>,
 }
 
 impl Collector {
@@ -58,7 +64,16 @@ impl Collector {
             cgroup: cgroup::CgroupReader::new(&roots.cgroup),
             roots,
             clock_ticks: clock_ticks(),
+            watch_all: false,
+            watched: HashSet::new(),
         }
+    }
+
+    /// Whether every process is read on every refresh, or only the containers', the shims'
+    /// and those outside the host's namespaces (the default; the others are still re-read
+    /// whenever they may have changed, and in full every [`proc::REREAD_EVERY`] passes).
+    pub fn watch_all(&mut self, all: bool) {
+        self.watch_all = all;
     }
 
     pub fn roots(&self) -> &Roots {
@@ -67,9 +82,14 @@ impl Collector {
 
     /// One pass over everything.
     pub fn snapshot(&mut self) -> Result<Snapshot, CollectError> {
+        let watch = if self.watch_all {
+            proc::Watch::All
+        } else {
+            proc::Watch::Pids(&self.watched)
+        };
         let processes = self
             .proc
-            .read_all()
+            .refresh(watch)
             .map_err(|error| CollectError::ProcRoot {
                 path: self.roots.proc.clone(),
                 error,
@@ -83,6 +103,7 @@ impl Collector {
         let containers = containers::assemble(&processes, &shims, states);
         let host_ns = namespaces::host(&processes);
         let namespaces = namespaces::table(&processes, &host_ns);
+        self.watched = watched(&processes, &shims, &containers, &host_ns);
         let taken_at = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -109,6 +130,28 @@ impl Collector {
     }
 }
 
+/// The processes the live view shows with the host folded away: shims, container processes,
+/// and any process outside one of the host's namespaces (the namespaces view's subjects).
+fn watched(
+    processes: &[crate::model::Process],
+    shims: &[crate::model::Shim],
+    containers: &[crate::model::Container],
+    host_ns: &std::collections::BTreeMap<crate::model::NsKind, u64>,
+) -> HashSet<u32> {
+    let mut pids: HashSet<u32> = shims.iter().map(|s| s.pid).collect();
+    for c in containers {
+        pids.extend(c.init_pid);
+        pids.extend(&c.pids);
+    }
+    pids.extend(
+        processes
+            .iter()
+            .filter(|p| p.namespaces.iter().any(|(k, i)| host_ns.get(k) != Some(i)))
+            .map(|p| p.pid),
+    );
+    pids
+}
+
 /// Counts, for each cgroup path, the processes naming it in any hierarchy.
 fn count_procs(cgroups: &mut [crate::model::Cgroup], processes: &[crate::model::Process]) {
     let mut counts: HashMap<&str, usize> = HashMap::new();
@@ -127,7 +170,7 @@ fn count_procs(cgroups: &mut [crate::model::Cgroup], processes: &[crate::model::
 }
 
 /// USER_HZ (sysconf(_SC_CLK_TCK)); 100 on every Linux ABI ocitop runs on if sysconf fails.
-fn clock_ticks() -> u64 {
+pub(crate) fn clock_ticks() -> u64 {
     nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
         .ok()
         .flatten()

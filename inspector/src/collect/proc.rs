@@ -1,45 +1,71 @@
 //! Reading processes from a proc root: /proc/PID/{stat,status,cmdline,cgroup,ns/*} (proc(5)).
 //!
-//! The hot path of every refresh, so it reuses one buffer, opens each file relative to the
-//! pid directory (openat/readlinkat) instead of walking the whole path each time, reads each
-//! file with one read(2) when it fits, and between full passes keeps the command line,
-//! namespaces and ids of a process it already knows (same pid, start time and comm: an exec, which
-//! runtimes and nsenter do right after setns/unshare, changes the comm). Every
-//! [`FULL_PASS_EVERY`]th pass re-reads everything. A process that vanishes mid-read is skipped;
-//! a file that cannot be read leaves its fields unknown.
+//! The hot path of every refresh. Each file is opened relative to the pid directory
+//! (openat/readlinkat) into one reused buffer and read with one read(2) when it fits. What
+//! the kernel charges for producing these files is most of the cost (docs/inspector.md), so a
+//! refresh reads only what can have changed:
+//!
+//! - a pid not seen before, or due for its periodic re-read (every [`REREAD_EVERY`] passes,
+//!   staggered by pid), is read in full;
+//! - a watched process (the caller's choice: containers and shims, or everything), one that
+//!   started in the last [`YOUNG_SECS`] (it may still exec), one whose pid may have been handed
+//!   to a new process since it was read ([`pid_alloc`]), and one whose parent is gone or may be
+//!   new (it was re-parented) get their stat and cgroup read; their command line, namespaces
+//!   and ids are kept while the process image is the same (pid, start time and comm: an exec,
+//!   which runtimes and nsenter do right after setns/unshare, changes the comm);
+//! - any other process is carried over as it was ([`Process::carried_over`]): the kernel
+//!   cannot have given its pid to anyone else, so it is still that process.
+//!
+//! A process that vanishes mid-read is skipped; a file that cannot be read leaves its fields
+//! unknown.
 
+use super::pid_alloc::{self, Cursor, Window};
 use crate::model::{CgroupLine, Ids, NsKind, Process};
 use nix::fcntl::{open, openat, readlinkat, OFlag};
 use nix::sys::stat::Mode;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-/// Every this many passes, nothing is taken from the cache.
-pub const FULL_PASS_EVERY: u64 = 10;
+/// Every process is read in full at least once every this many passes, whatever else says
+/// it is unchanged (cgroup moves, setns without exec and new command lines of a process that
+/// is not watched show up at the latest then).
+pub const REREAD_EVERY: u64 = 20;
 
-/// Reads processes under one proc root, reusing its buffers between calls.
+/// A process this young is read on every pass: right after fork it is about to exec.
+pub const YOUNG_SECS: u64 = 10;
+
+/// Which known processes a refresh reads again (the others may be carried over).
+#[derive(Debug, Clone, Copy)]
+pub enum Watch<'a> {
+    /// Every process: the host is on screen.
+    All,
+    /// Only these pids.
+    Pids(&'a HashSet<u32>),
+}
+
+impl Watch<'_> {
+    fn covers(self, pid: u32) -> bool {
+        match self {
+            Watch::All => true,
+            Watch::Pids(pids) => pids.contains(&pid),
+        }
+    }
+}
+
+/// Reads processes under one proc root, keeping what it read between calls.
 pub struct ProcReader {
     root: PathBuf,
     buf: ReadBuf,
-    /// What rarely changes, from the previous pass, by pid.
-    cache: HashMap<u32, Stable>,
+    /// Every process of the previous pass, by pid.
+    known: HashMap<u32, Process>,
+    /// The pid allocator's cursor when the previous pass started.
+    cursor: Option<Cursor>,
     passes: u64,
     page_kib: u64,
-}
-
-/// The facts of a process that only change with exec (or setns/unshare, which in practice
-/// come right before an exec).
-struct Stable {
-    start_ticks: u64,
-    comm: String,
-    cmdline: Vec<String>,
-    namespaces: BTreeMap<NsKind, u64>,
-    /// Ids change without exec only when a process drops privileges, which daemons do as they
-    /// start; the next full pass sees it.
-    status: Status,
+    clock_ticks: u64,
 }
 
 /// The fields of /proc/PID/stat ocitop uses.
@@ -63,84 +89,83 @@ pub struct Status {
     pub gids: Option<Ids>,
 }
 
+/// What a pass does for one pid.
+#[derive(Clone, Copy)]
+enum Plan<'a> {
+    /// Read every file.
+    Full,
+    /// Read stat and cgroup; keep the rest of `known` if it is the same process image.
+    Live(&'a Process),
+    /// Carry `known` over unread.
+    Keep(&'a Process),
+}
+
 impl ProcReader {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         ProcReader {
             root: root.into(),
             buf: ReadBuf::default(),
-            cache: HashMap::new(),
+            known: HashMap::new(),
+            cursor: None,
             passes: 0,
             page_kib: page_kib(),
+            clock_ticks: super::clock_ticks(),
         }
     }
 
-    /// One pass over every process still there, sorted by pid. Large hosts are read by a few
-    /// threads, each over a contiguous range of pids with its own buffer.
+    /// A pass that reads every process at least as a watched one.
     pub fn read_all(&mut self) -> std::io::Result<Vec<Process>> {
+        self.refresh(Watch::All)
+    }
+
+    /// One pass over every process still there, sorted by pid (see the module's doc for what
+    /// is read). Large hosts are read by a few threads, each over a contiguous range of pids
+    /// with its own buffer.
+    pub fn refresh(&mut self, watch: Watch) -> std::io::Result<Vec<Process>> {
+        let started = pid_alloc::read(&self.root);
         let pids = self.pids()?;
+        let window = match (self.cursor, pid_alloc::read(&self.root)) {
+            (Some(before), Some(now)) => Window::between(before, now, self.known.len()),
+            _ => Window::Unknown,
+        };
+        self.cursor = started;
         let root = open_dir(&self.root)?;
-        let full = self.passes.is_multiple_of(FULL_PASS_EVERY);
+        let slot = self.passes % REREAD_EVERY;
         self.passes += 1;
-        let previous = std::mem::take(&mut self.cache);
-        let previous = if full { HashMap::new() } else { previous };
-        let page_kib = self.page_kib;
-        let threads = if pids.len() >= PARALLEL_FROM {
-            std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
-        } else {
-            1
-        };
-        let out: Vec<Process> = if threads <= 1 {
-            let mut out = Vec::with_capacity(pids.len());
-            for &pid in &pids {
-                out.extend(read_one(
-                    &root,
-                    pid,
-                    previous.get(&pid),
-                    page_kib,
-                    &mut self.buf,
-                ));
+        let young_from = self
+            .uptime_ticks()
+            .map(|now| now.saturating_sub(YOUNG_SECS * self.clock_ticks));
+        let listed = |pid: u32| pid == 0 || pids.binary_search(&pid).is_ok();
+        let known = std::mem::take(&mut self.known);
+        let mut read = Vec::new();
+        let mut out = Vec::with_capacity(pids.len());
+        for &pid in &pids {
+            let plan = match known.get(&pid) {
+                None => Plan::Full,
+                Some(_) if u64::from(pid) % REREAD_EVERY == slot => Plan::Full,
+                Some(p)
+                    if watch.covers(pid)
+                        || window.may_be_new(pid)
+                        || young_from.is_none_or(|from| p.start_ticks >= from)
+                        || !listed(p.ppid)
+                        || window.may_be_new(p.ppid) =>
+                {
+                    Plan::Live(p)
+                }
+                Some(p) => Plan::Keep(p),
+            };
+            match plan {
+                Plan::Keep(p) => out.push(Process {
+                    carried_over: true,
+                    ..p.clone()
+                }),
+                _ => read.push((pid, plan)),
             }
-            out
-        } else {
-            let chunk = pids.len().div_ceil(threads);
-            let (root, previous) = (&root, &previous);
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = pids
-                    .chunks(chunk)
-                    .map(|part| {
-                        scope.spawn(move || {
-                            let mut buf = ReadBuf::default();
-                            part.iter()
-                                .filter_map(|&pid| {
-                                    read_one(root, pid, previous.get(&pid), page_kib, &mut buf)
-                                })
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                // A reader thread only panics on a bug; its pids are then missing, not fatal.
-                handles
-                    .into_iter()
-                    .flat_map(|h| h.join().unwrap_or_default())
-                    .collect()
-            })
-        };
-        self.cache = out
-            .iter()
-            .map(|p| {
-                let stable = Stable {
-                    start_ticks: p.start_ticks,
-                    comm: p.comm.clone(),
-                    cmdline: p.cmdline.clone(),
-                    namespaces: p.namespaces.clone(),
-                    status: Status {
-                        uids: p.uids,
-                        gids: p.gids,
-                    },
-                };
-                (p.pid, stable)
-            })
-            .collect();
+        }
+        let page_kib = self.page_kib;
+        out.extend(read_many(&root, &read, page_kib, &mut self.buf));
+        out.sort_unstable_by_key(|p| p.pid);
+        self.known = out.iter().map(|p| (p.pid, p.clone())).collect();
         Ok(out)
     }
 
@@ -157,12 +182,59 @@ impl ProcReader {
     /// Reads one process; `None` when it is gone (no dir, or no readable, parsable stat).
     pub fn read(&mut self, pid: u32) -> Option<Process> {
         let root = open_dir(&self.root).ok()?;
-        read_one(&root, pid, None, self.page_kib, &mut self.buf)
+        read_one(&root, pid, Plan::Full, self.page_kib, &mut self.buf)
+    }
+
+    /// Clock ticks since boot, from the first field of /proc/uptime.
+    fn uptime_ticks(&self) -> Option<u64> {
+        let text = std::fs::read_to_string(self.root.join("uptime")).ok()?;
+        let secs: f64 = text.split_ascii_whitespace().next()?.parse().ok()?;
+        Some((secs * self.clock_ticks as f64) as u64)
     }
 }
 
-/// Below this many processes one thread reads them all (threads cost more than they save).
+/// Below this many processes to read, one thread reads them all (threads cost more than they
+/// save).
 const PARALLEL_FROM: usize = 2000;
+
+/// Reads the planned pids, in parallel when there are many.
+fn read_many(
+    root: &OwnedFd,
+    plans: &[(u32, Plan)],
+    page_kib: u64,
+    buf: &mut ReadBuf,
+) -> Vec<Process> {
+    let threads = if plans.len() >= PARALLEL_FROM {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+    } else {
+        1
+    };
+    if threads <= 1 {
+        return plans
+            .iter()
+            .filter_map(|&(pid, plan)| read_one(root, pid, plan, page_kib, buf))
+            .collect();
+    }
+    let chunk = plans.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = plans
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut buf = ReadBuf::default();
+                    part.iter()
+                        .filter_map(|&(pid, plan)| read_one(root, pid, plan, page_kib, &mut buf))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        // A reader thread only panics on a bug; its pids are then missing, not fatal.
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
 
 /// Opens a directory as a handle for `openat` only (O_PATH: no read access needed).
 fn open_dir(path: &Path) -> std::io::Result<OwnedFd> {
@@ -173,14 +245,13 @@ fn open_dir(path: &Path) -> std::io::Result<OwnedFd> {
     )?)
 }
 
-/// Reads one process with `buf`, taking the command line and namespaces from `known` when it
-/// is still the same process image. Every file is opened relative to one handle on the pid
-/// directory, so all of them describe the same process even if the pid is reused meanwhile
-/// (they then fail with ESRCH instead).
+/// Reads one process with `buf` as planned. Every file is opened relative to one handle on
+/// the pid directory, so all of them describe the same process even if the pid is reused
+/// meanwhile (they then fail with ESRCH instead).
 fn read_one(
     root: &OwnedFd,
     pid: u32,
-    known: Option<&Stable>,
+    plan: Plan,
     page_kib: u64,
     buf: &mut ReadBuf,
 ) -> Option<Process> {
@@ -192,12 +263,20 @@ fn read_one(
     )
     .ok()?;
     let stat = parse_stat(buf.read_at(&dir, "stat").ok()?)?;
+    let known = match plan {
+        Plan::Live(p) | Plan::Keep(p) => Some(p),
+        Plan::Full => None,
+    };
     let known = known.filter(|k| k.start_ticks == stat.start_ticks && k.comm == stat.comm);
     let cgroups = buf.read_at(&dir, "cgroup").ok().map(parse_cgroup);
     if let Some(k) = known {
+        let status = Status {
+            uids: k.uids,
+            gids: k.gids,
+        };
         return Some(process(
             stat,
-            k.status.clone(),
+            status,
             k.cmdline.clone(),
             cgroups,
             k.namespaces.clone(),
@@ -258,6 +337,7 @@ fn process(
         threads: Some(stat.threads),
         namespaces,
         cgroups,
+        carried_over: false,
     }
 }
 

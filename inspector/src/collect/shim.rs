@@ -84,6 +84,7 @@ mod tests {
             threads: None,
             namespaces: BTreeMap::new(),
             cgroups: None,
+            carried_over: false,
         }
     }
 

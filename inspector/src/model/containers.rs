@@ -266,6 +266,7 @@ mod tests {
                 (NsKind::Mnt, net),
             ]),
             cgroups: None,
+            carried_over: false,
         }
     }
 

@@ -162,6 +162,11 @@ pub struct Process {
     pub namespaces: BTreeMap<NsKind, u64>,
     /// Lines of /proc/PID/cgroup; `None` when it could not be read.
     pub cgroups: Option<Vec<CgroupLine>>,
+    /// True when a refresh did not read this process again because nothing can have made it
+    /// another process (see `collect::proc`): its state, CPU time, RSS and threads are those
+    /// of an earlier pass. Never set in a first snapshot (`--json`, `--once`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub carried_over: bool,
 }
 
 impl Process {

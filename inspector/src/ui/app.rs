@@ -54,6 +54,9 @@ pub enum Cmd {
     Terminate(i32),
     /// Stop or restart the collector.
     SetPaused(bool),
+    /// Have the collector read every process on each refresh (the host's are shown), or
+    /// only the containers' and shims'.
+    WatchAll(bool),
 }
 
 /// One namespace row of the namespaces view: (kind, inode).
@@ -207,7 +210,11 @@ impl App {
             Action::TabTree => self.tab = Tab::Tree,
             Action::TabNamespaces => self.tab = Tab::Namespaces,
             Action::TabCgroups => self.tab = Tab::Cgroups,
-            Action::ToggleHost => self.tree_opts.show_host = !self.tree_opts.show_host,
+            Action::ToggleHost => {
+                self.tree_opts.show_host = !self.tree_opts.show_host;
+                self.reselect();
+                return Some(Cmd::WatchAll(self.tree_opts.show_host));
+            }
             Action::ToggleEmpty => self.show_empty_cgroups = !self.show_empty_cgroups,
             Action::Follow => self.follow(),
         }
@@ -395,9 +402,13 @@ impl App {
         let (prev, at) = self.previous.as_ref()?;
         let now = self.received?;
         let cur = s.process(pid)?;
+        // A process carried over unread has no fresh CPU time to compare.
+        if cur.carried_over {
+            return None;
+        }
         let old = prev
             .process(pid)
-            .filter(|p| p.start_ticks == cur.start_ticks)?;
+            .filter(|p| p.start_ticks == cur.start_ticks && !p.carried_over)?;
         let secs = now.duration_since(*at).as_secs_f64();
         if secs <= 0.0 {
             return None;

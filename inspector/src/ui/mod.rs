@@ -57,6 +57,7 @@ impl Drop for TerminalGuard {
 /// What the main loop tells the collector.
 enum Control {
     Paused(bool),
+    WatchAll(bool),
 }
 
 /// How the live view ended.
@@ -123,6 +124,10 @@ fn handle(app: &mut App, msg: Msg, ctl: &Sender<Control>) -> Option<Ended> {
             let _ = ctl.send(Control::Paused(p));
             None
         }
+        Cmd::WatchAll(all) => {
+            let _ = ctl.send(Control::WatchAll(all));
+            None
+        }
     }
 }
 
@@ -167,6 +172,7 @@ fn spawn_collector(roots: Roots, interval: Duration, tx: Sender<Msg>, ctl: Recei
             };
             match ctl.recv_timeout(wait) {
                 Ok(Control::Paused(p)) => paused = p,
+                Ok(Control::WatchAll(all)) => collector.watch_all(all),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
             }

@@ -88,6 +88,10 @@ pub struct State {
     /// `linux.seccomp` at create: `exec` applies it to its processes too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
+    /// `linux.resources` at create with every `update` laid over it, as runc keeps them: what
+    /// the container's cgroup was set to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<oci_spec::runtime::LinuxResources>,
 }
 
 /// The state as `ocirun state` prints it and hooks receive it (runtime.md "State"), plus
@@ -412,6 +416,7 @@ mod tests {
             hooks: None,
             process: None,
             seccomp: None,
+            resources: None,
         }
     }
 

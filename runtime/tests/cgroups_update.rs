@@ -143,6 +143,56 @@ fn create_applies_and_update_changes_resources() {
     assert!(!out.status.success());
 }
 
+/// As runc keeps them in its state, the container's resources are saved at create and each
+/// `update` is laid over them (only the fields it sets change; device rules stay), so later
+/// commands and tools reading the state see what the cgroup holds. A refused update is not
+/// saved.
+#[test]
+fn update_keeps_the_resources_in_the_state() {
+    if !is_root() {
+        return;
+    }
+    let oci = Ocirun::new();
+    let id = unique_id("updstate");
+    let config = Config::probe(&["pause"]).set(
+        "/linux/resources",
+        json!({
+            "devices": [{"allow": false, "access": "rwm"}],
+            "memory": {"limit": 67108864},
+            "pids": {"limit": 50}
+        }),
+    );
+    let bundle = Bundle::new(&config).unwrap();
+    let _guard = oci.create(bundle.path(), &id);
+    let saved = || -> serde_json::Value {
+        let path = oci.state_dir(&id).join("state.json");
+        serde_json::from_slice::<serde_json::Value>(&std::fs::read(path).unwrap()).unwrap()
+            ["resources"]
+            .clone()
+    };
+    assert_eq!(saved()["memory"], json!({"limit": 67108864}));
+    assert_eq!(saved()["pids"], json!({"limit": 50}));
+
+    oci.ok(["update", "--pids-limit", "20", &id]);
+    let r = saved();
+    assert_eq!(r["pids"], json!({"limit": 20}));
+    assert_eq!(
+        r["memory"],
+        json!({"limit": 67108864}),
+        "untouched by the update"
+    );
+    assert_eq!(r["devices"][0]["access"], "rwm", "device rules stay");
+
+    oci.ok(["update", "--memory", "128m", "--memory-swap", "256m", &id]);
+    let r = saved();
+    assert_eq!(r["memory"], json!({"limit": 134217728, "swap": 268435456}));
+    assert_eq!(r["pids"], json!({"limit": 20}));
+
+    let out = oci.out(["update", "--cpuset-cpus", "4096", &id]);
+    assert!(!out.status.success());
+    assert_eq!(saved(), r, "a refused update is not saved");
+}
+
 #[test]
 fn refused_resources_fail_create_and_leave_nothing() {
     if !is_root() {

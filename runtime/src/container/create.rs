@@ -83,6 +83,7 @@ pub fn create(
         hooks: spec.hooks().clone(),
         process: spec.process().clone(),
         seccomp: linux.seccomp().clone(),
+        resources: linux.resources().clone(),
     };
     let mut container = Container::create_dir(root, state)?;
     let mut progress = Progress::default();

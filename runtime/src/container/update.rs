@@ -1,8 +1,8 @@
 //! runc's `update`: change the resources of a created, running or paused container by
 //! writing its cgroup (config-linux.md "Control groups"; the values are a `LinuxResources`
 //! object, as containerd's shim sends with `update --resources -`). Device rules are not
-//! changed (runc's update leaves them too). The state does not store resources, so nothing
-//! else is saved: the cgroup files are the record.
+//! changed (runc's update leaves them too). As runc does, the update is then laid over the
+//! resources saved in the state, so that they stay what the cgroup was set to.
 
 use oci_spec::runtime::LinuxResources;
 use serde_json::{json, Map, Value};
@@ -84,7 +84,7 @@ pub fn resources(
 /// created, running or paused.
 pub fn update(root: &Path, id: &str, resources: &LinuxResources) -> Result<(), Error> {
     crate::id::validate(id)?;
-    let container = Container::load_locked(root, id)?;
+    let mut container = Container::load_locked(root, id)?;
     let status = container.status();
     if !matches!(status, Status::Created | Status::Running | Status::Paused) {
         return Err(Error::WrongState {
@@ -104,7 +104,37 @@ pub fn update(root: &Path, id: &str, resources: &LinuxResources) -> Result<(), E
         crate::logging::warn(&warning);
     }
     cgroup.set(&resources)?;
+    container.state.resources = Some(lay_over(container.state.resources.as_ref(), &resources)?);
+    container.save()?;
     Ok(())
+}
+
+/// `update` laid over `saved`: the fields `update` sets replace the saved ones (objects
+/// field by field, lists whole), the others stay.
+fn lay_over(
+    saved: Option<&LinuxResources>,
+    update: &LinuxResources,
+) -> Result<LinuxResources, Error> {
+    let fail = |e: serde_json::Error| Error::Failed(format!("save updated resources: {e}"));
+    let mut merged = match saved {
+        Some(r) => serde_json::to_value(r).map_err(fail)?,
+        None => Value::Object(Map::new()),
+    };
+    merge_value(&mut merged, serde_json::to_value(update).map_err(fail)?);
+    serde_json::from_value(merged).map_err(fail)
+}
+
+fn merge_value(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(base), Value::Object(over)) => {
+            for (key, value) in over {
+                if !value.is_null() {
+                    merge_value(base.entry(key).or_insert(Value::Null), value);
+                }
+            }
+        }
+        (base, over) => *base = over,
+    }
 }
 
 /// A size as runc's flags take it (docker's RAMInBytes): bytes with an optional `k`, `m`,
@@ -169,5 +199,24 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().starts_with("--resources r.json: "), "{err}");
+    }
+
+    #[test]
+    fn an_update_is_laid_over_the_saved_resources() {
+        let saved: LinuxResources = serde_json::from_value(json!({
+            "devices": [{"allow": false, "access": "rwm"}],
+            "memory": {"limit": 100, "swap": 200},
+            "cpu": {"cpus": "0-1"}
+        }))
+        .unwrap();
+        let update: LinuxResources =
+            serde_json::from_value(json!({"memory": {"limit": 150}, "cpu": {"cpus": "1"}}))
+                .unwrap();
+        let merged = serde_json::to_value(lay_over(Some(&saved), &update).unwrap()).unwrap();
+        assert_eq!(merged["memory"], json!({"limit": 150, "swap": 200}));
+        assert_eq!(merged["cpu"], json!({"cpus": "1"}));
+        assert_eq!(merged["devices"][0]["access"], "rwm");
+        let fresh = serde_json::to_value(lay_over(None, &update).unwrap()).unwrap();
+        assert_eq!(fresh, serde_json::to_value(&update).unwrap());
     }
 }

@@ -105,6 +105,27 @@ fn failed_exec_leaves_no_zombie_and_no_orphan() {
     );
     assert_only_init(init, pid_ns, "exec --detach of a missing binary");
 
+    // The process runs, but its pid file cannot be written: it is killed, as runc does.
+    for detach in [false, true] {
+        let mut args = vec!["exec", "--pid-file", "/no/such/dir/exec.pid"];
+        if detach {
+            args.push("--detach");
+        }
+        args.extend([id.as_str(), "/bin/probe", "pause"]);
+        let out = oci.out(&args);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("/no/such/dir/exec.pid: no such file or directory"),
+            "{}",
+            stderr(&out)
+        );
+        assert_only_init(
+            init,
+            pid_ns,
+            &format!("exec with a bad pid file, detach {detach}"),
+        );
+    }
+
     // A successful exec still works, and its process is ours to reap once ocirun exits.
     let out = oci.out(["exec", &id, "/bin/probe", "exit:3"]);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));

@@ -368,7 +368,7 @@ pub(super) fn write_pid_file(path: &Path, pid: i32) -> Result<(), Error> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tmp"));
-    std::fs::write(&tmp, pid.to_string()).map_err(|e| Error::os(tmp.display(), &e))?;
+    std::fs::write(&tmp, pid.to_string()).map_err(|e| Error::os(path.display(), &e))?;
     std::fs::rename(&tmp, &path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::os(path.display(), &e)

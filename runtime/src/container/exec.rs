@@ -100,17 +100,36 @@ pub fn exec(root: &Path, id: &str, opts: &Options) -> Result<i32, Error> {
     };
     let pid = spawn(&container, &ctx)?;
     drop(ctx);
-    if let Some(path) = &opts.pid_file {
-        super::create::write_pid_file(path, pid)?;
-    }
+    let master = match started(pid, opts, ours.as_ref()) {
+        Ok(master) => master,
+        Err(e) => {
+            // As runc: a process ocirun cannot report or attach to does not run on.
+            Chain {
+                first: None,
+                process: Some(pid),
+            }
+            .abort();
+            return Err(e);
+        }
+    };
     if opts.detach {
         return Ok(0);
     }
-    let master = match &ours {
-        Some(sock) => Some(crate::process::console::recv_fd(sock.as_fd()).map_err(Error::Failed)?),
-        None => None,
-    };
     foreground(&mask, pid, master)
+}
+
+/// What follows a successful spawn: the pid file, and the terminal's master when ocirun
+/// proxies it (a foreground `--tty` without `--console-socket`).
+fn started(pid: i32, opts: &Options, ours: Option<&OwnedFd>) -> Result<Option<OwnedFd>, Error> {
+    if let Some(path) = &opts.pid_file {
+        super::create::write_pid_file(path, pid)?;
+    }
+    match ours {
+        Some(sock) => crate::process::console::recv_fd(sock.as_fd())
+            .map(Some)
+            .map_err(Error::Failed),
+        None => Ok(None),
+    }
 }
 
 /// Forks the joining chain, places it in the cgroup, and waits until the process has exec'd.
@@ -140,7 +159,7 @@ fn spawn(container: &Container, ctx: &JoinContext) -> Result<i32, Error> {
         first: Some(first),
         process: None,
     };
-    let result = handshake(&parent, cgroup.as_ref(), &mut chain);
+    let result = handshake(&parent, cgroup.as_ref(), first, &mut chain);
     if result.is_err() {
         // A child still reading the channel sees EOF and exits.
         drop(parent);
@@ -153,9 +172,9 @@ fn spawn(container: &Container, ctx: &JoinContext) -> Result<i32, Error> {
 fn handshake(
     parent: &Channel,
     cgroup: &dyn crate::cgroups::CgroupManager,
+    first: i32,
     chain: &mut Chain,
 ) -> Result<i32, Error> {
-    let first = chain.first.unwrap_or_default();
     cgroup.join(first)?;
     parent.send(&Msg::CgroupReady)?;
     let pid = match parent.recv()? {
@@ -178,6 +197,9 @@ fn handshake(
 /// The processes of the chain that exist: the first child until it is reaped, and the
 /// process once the first child reported it (ours once the first child is gone, since we
 /// are a subreaper, so its pid cannot be reused before we reap it).
+///
+/// The process may also have exec'd already: a failure after the spawn (the pid file) kills
+/// it too, as runc does.
 struct Chain {
     first: Option<i32>,
     process: Option<i32>,

@@ -242,7 +242,7 @@ fn a_pid_handed_out_again_is_read_again() {
     let (tmp, mut r) = settled();
     let root = tmp.path();
     let none = HashSet::new();
-    // Pid 45 is not due for its periodic re-read (45 % 20) in the passes below.
+    // Pid 45 is not due for its periodic re-read (45 % REREAD_EVERY) in the passes below.
     let old = Proc {
         pid: 45,
         ..Proc::default()
@@ -276,7 +276,7 @@ fn a_young_process_and_an_orphan_are_read_again() {
     let root = tmp.path();
     let none = HashSet::new();
     // Started 5 s ago (the host is up 1000 s, start times are in USER_HZ ticks, 100 a
-    // second): it may still exec. Pid 47 is not due for its periodic re-read (47 % 20) in
+    // second): it may still exec. Pid 47 is not due for its periodic re-read (47 % REREAD_EVERY) in
     // the passes below.
     write_proc(
         root,

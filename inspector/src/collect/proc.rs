@@ -28,11 +28,13 @@ use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// Every process is read in full at least once every this many passes, whatever else says
-/// it is unchanged (cgroup moves, setns without exec and new command lines of a process that
-/// is not watched show up at the latest then).
-pub const REREAD_EVERY: u64 = 20;
+/// Every process is read in full at least once every this many passes (a minute at the
+/// default 1 s refresh), whatever else says it is unchanged: a cgroup move, a setns without
+/// exec or a new command line of a process nobody watches shows up at the latest then. Each
+/// pass re-reads the pids due in it, 1/60 of them, so the cost is spread evenly.
+pub const REREAD_EVERY: u64 = 60;
 
 /// A process this young is read on every pass: right after fork it is about to exec.
 pub const YOUNG_SECS: u64 = 10;
@@ -58,9 +60,10 @@ impl Watch<'_> {
 /// Reads processes under one proc root, keeping what it read between calls.
 pub struct ProcReader {
     root: PathBuf,
-    buf: ReadBuf,
-    /// Every process of the previous pass, by pid.
-    known: HashMap<u32, Process>,
+    /// One per reader thread, kept between passes.
+    readers: Vec<Reader>,
+    /// Every process of the previous pass, sorted by pid.
+    known: Vec<Process>,
     /// The pid allocator's cursor when the previous pass started.
     cursor: Option<Cursor>,
     passes: u64,
@@ -104,8 +107,8 @@ impl ProcReader {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         ProcReader {
             root: root.into(),
-            buf: ReadBuf::default(),
-            known: HashMap::new(),
+            readers: Vec::new(),
+            known: Vec::new(),
             cursor: None,
             passes: 0,
             page_kib: page_kib(),
@@ -137,10 +140,13 @@ impl ProcReader {
             .map(|now| now.saturating_sub(YOUNG_SECS * self.clock_ticks));
         let listed = |pid: u32| pid == 0 || pids.binary_search(&pid).is_ok();
         let known = std::mem::take(&mut self.known);
+        // Both lists are sorted by pid: walk them side by side.
+        let mut known_iter = known.iter().peekable();
         let mut read = Vec::new();
         let mut out = Vec::with_capacity(pids.len());
         for &pid in &pids {
-            let plan = match known.get(&pid) {
+            while known_iter.next_if(|p| p.pid < pid).is_some() {}
+            let plan = match known_iter.next_if(|p| p.pid == pid) {
                 None => Plan::Full,
                 Some(_) if u64::from(pid) % REREAD_EVERY == slot => Plan::Full,
                 Some(p)
@@ -162,18 +168,25 @@ impl ProcReader {
                 _ => read.push((pid, plan)),
             }
         }
-        let page_kib = self.page_kib;
-        out.extend(read_many(&root, &read, page_kib, &mut self.buf));
+        out.extend(read_many(&root, &read, self.page_kib, &mut self.readers));
         out.sort_unstable_by_key(|p| p.pid);
-        self.known = out.iter().map(|p| (p.pid, p.clone())).collect();
+        self.known = out.clone();
         Ok(out)
     }
 
     /// The numeric entries of the proc root, sorted.
+    /// On a large host this is a tenth of a refresh; nix's `Dir` lends each name without
+    /// allocating it.
     pub fn pids(&self) -> std::io::Result<Vec<u32>> {
-        let mut pids: Vec<u32> = std::fs::read_dir(&self.root)?
+        let mut dir = nix::dir::Dir::open(
+            &self.root,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        let mut pids: Vec<u32> = dir
+            .iter()
             .filter_map(|e| e.ok())
-            .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .filter_map(|e| e.file_name().to_str().ok()?.parse().ok())
             .collect();
         pids.sort_unstable();
         Ok(pids)
@@ -182,7 +195,8 @@ impl ProcReader {
     /// Reads one process; `None` when it is gone (no dir, or no readable, parsable stat).
     pub fn read(&mut self, pid: u32) -> Option<Process> {
         let root = open_dir(&self.root).ok()?;
-        read_one(&root, pid, Plan::Full, self.page_kib, &mut self.buf)
+        let page_kib = self.page_kib;
+        reader(&mut self.readers, 0).read_one(&root, pid, Plan::Full, page_kib)
     }
 
     /// Clock ticks since boot, from the first field of /proc/uptime.
@@ -202,28 +216,33 @@ fn read_many(
     root: &OwnedFd,
     plans: &[(u32, Plan)],
     page_kib: u64,
-    buf: &mut ReadBuf,
+    readers: &mut Vec<Reader>,
 ) -> Vec<Process> {
     let threads = if plans.len() >= PARALLEL_FROM {
         std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
     } else {
         1
     };
+    for r in readers.iter_mut() {
+        r.forget_unused();
+    }
     if threads <= 1 {
+        let r = reader(readers, 0);
         return plans
             .iter()
-            .filter_map(|&(pid, plan)| read_one(root, pid, plan, page_kib, buf))
+            .filter_map(|&(pid, plan)| r.read_one(root, pid, plan, page_kib))
             .collect();
     }
+    reader(readers, threads - 1);
     let chunk = plans.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let handles: Vec<_> = plans
             .chunks(chunk)
-            .map(|part| {
+            .zip(readers.iter_mut())
+            .map(|(part, r)| {
                 scope.spawn(move || {
-                    let mut buf = ReadBuf::default();
                     part.iter()
-                        .filter_map(|&(pid, plan)| read_one(root, pid, plan, page_kib, &mut buf))
+                        .filter_map(|&(pid, plan)| r.read_one(root, pid, plan, page_kib))
                         .collect::<Vec<_>>()
                 })
             })
@@ -236,6 +255,14 @@ fn read_many(
     })
 }
 
+/// The `i`th reader, made (with those before it) if there are not that many yet.
+fn reader(readers: &mut Vec<Reader>, i: usize) -> &mut Reader {
+    if readers.len() <= i {
+        readers.resize_with(i + 1, Reader::default);
+    }
+    &mut readers[i]
+}
+
 /// Opens a directory as a handle for `openat` only (O_PATH: no read access needed).
 fn open_dir(path: &Path) -> std::io::Result<OwnedFd> {
     Ok(open(
@@ -245,65 +272,98 @@ fn open_dir(path: &Path) -> std::io::Result<OwnedFd> {
     )?)
 }
 
-/// Reads one process with `buf` as planned. Every file is opened relative to one handle on
-/// the pid directory, so all of them describe the same process even if the pid is reused
-/// meanwhile (they then fail with ESRCH instead).
-fn read_one(
-    root: &OwnedFd,
-    pid: u32,
-    plan: Plan,
-    page_kib: u64,
-    buf: &mut ReadBuf,
-) -> Option<Process> {
-    let dir = openat(
-        root.as_fd(),
-        pid.to_string().as_str(),
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .ok()?;
-    let stat = parse_stat(buf.read_at(&dir, "stat").ok()?)?;
-    let known = match plan {
-        Plan::Live(p) | Plan::Keep(p) => Some(p),
-        Plan::Full => None,
-    };
-    let known = known.filter(|k| k.start_ticks == stat.start_ticks && k.comm == stat.comm);
-    let cgroups = buf.read_at(&dir, "cgroup").ok().map(parse_cgroup);
-    if let Some(k) = known {
-        let status = Status {
-            uids: k.uids,
-            gids: k.gids,
-        };
-        return Some(process(
-            stat,
-            status,
-            k.cmdline.clone(),
-            cgroups,
-            k.namespaces.clone(),
-            page_kib,
-        ));
+/// What one reader thread keeps between passes: its buffer, and one shared copy of each
+/// distinct set of cgroup lines and namespaces it has read (most processes of a host share
+/// them), so carrying a process over or cloning a snapshot copies pointers, not strings.
+#[derive(Default)]
+struct Reader {
+    buf: ReadBuf,
+    cgroups: HashMap<Box<[u8]>, Arc<[CgroupLine]>>,
+    namespaces: HashSet<Arc<BTreeMap<NsKind, u64>>>,
+}
+
+impl Reader {
+    /// Drops the shared values no process refers to any more.
+    fn forget_unused(&mut self) {
+        self.cgroups.retain(|_, lines| Arc::strong_count(lines) > 1);
+        self.namespaces.retain(|ns| Arc::strong_count(ns) > 1);
     }
-    let status = buf
-        .read_at(&dir, "status")
-        .map(parse_status)
-        .unwrap_or_default();
-    let cmdline = buf
-        .read_at(&dir, "cmdline")
-        .map(parse_cmdline)
-        .unwrap_or_default();
-    let mut namespaces = BTreeMap::new();
-    for kind in NsKind::ALL {
-        if let Ok(target) = readlinkat(dir.as_fd(), ns_file(kind)) {
-            if let Some((k, inode)) = target.to_str().and_then(parse_ns_link) {
-                if k == kind {
-                    namespaces.insert(kind, inode);
+
+    /// Reads one process as planned. Every file is opened relative to one handle on the pid
+    /// directory, so all of them describe the same process even if the pid is reused
+    /// meanwhile (they then fail with ESRCH instead).
+    fn read_one(&mut self, root: &OwnedFd, pid: u32, plan: Plan, page_kib: u64) -> Option<Process> {
+        let dir = openat(
+            root.as_fd(),
+            pid.to_string().as_str(),
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()?;
+        let stat = parse_stat(self.buf.read_at(&dir, "stat").ok()?)?;
+        let known = match plan {
+            Plan::Live(p) | Plan::Keep(p) => Some(p),
+            Plan::Full => None,
+        };
+        let known = known.filter(|k| k.start_ticks == stat.start_ticks && k.comm == stat.comm);
+        let cgroups = self.cgroups(&dir);
+        if let Some(k) = known {
+            let status = Status {
+                uids: k.uids,
+                gids: k.gids,
+            };
+            let (cmdline, namespaces) = (k.cmdline.clone(), k.namespaces.clone());
+            return Some(process(
+                stat, status, cmdline, cgroups, namespaces, page_kib,
+            ));
+        }
+        let status = self
+            .buf
+            .read_at(&dir, "status")
+            .map(parse_status)
+            .unwrap_or_default();
+        let cmdline = self
+            .buf
+            .read_at(&dir, "cmdline")
+            .map(parse_cmdline)
+            .unwrap_or_default()
+            .into();
+        let namespaces = self.namespaces(&dir);
+        Some(process(
+            stat, status, cmdline, cgroups, namespaces, page_kib,
+        ))
+    }
+
+    /// /proc/PID/cgroup, the shared copy of these lines.
+    fn cgroups(&mut self, dir: &OwnedFd) -> Option<Arc<[CgroupLine]>> {
+        let bytes = self.buf.read_at(dir, "cgroup").ok()?;
+        if let Some(lines) = self.cgroups.get(bytes) {
+            return Some(lines.clone());
+        }
+        let lines: Arc<[CgroupLine]> = parse_cgroup(bytes).into();
+        self.cgroups.insert(bytes.into(), lines.clone());
+        Some(lines)
+    }
+
+    /// The links of /proc/PID/ns, the shared copy of this set.
+    fn namespaces(&mut self, dir: &OwnedFd) -> Arc<BTreeMap<NsKind, u64>> {
+        let mut namespaces = BTreeMap::new();
+        for kind in NsKind::ALL {
+            if let Ok(target) = readlinkat(dir.as_fd(), ns_file(kind)) {
+                if let Some((k, inode)) = target.to_str().and_then(parse_ns_link) {
+                    if k == kind {
+                        namespaces.insert(kind, inode);
+                    }
                 }
             }
         }
+        if let Some(shared) = self.namespaces.get(&namespaces) {
+            return shared.clone();
+        }
+        let shared = Arc::new(namespaces);
+        self.namespaces.insert(shared.clone());
+        shared
     }
-    Some(process(
-        stat, status, cmdline, cgroups, namespaces, page_kib,
-    ))
 }
 
 /// The page size in KiB (sysconf(_SC_PAGESIZE)), for the rss field of stat.
@@ -318,9 +378,9 @@ fn page_kib() -> u64 {
 fn process(
     stat: Stat,
     status: Status,
-    cmdline: Vec<String>,
-    cgroups: Option<Vec<CgroupLine>>,
-    namespaces: BTreeMap<NsKind, u64>,
+    cmdline: Arc<[String]>,
+    cgroups: Option<Arc<[CgroupLine]>>,
+    namespaces: Arc<BTreeMap<NsKind, u64>>,
     page_kib: u64,
 ) -> Process {
     Process {

@@ -75,13 +75,13 @@ pub fn record(s: &Snapshot, roots: &Roots, dest: &Path) -> Result<(), RecordErro
             let _ = copy_file(&src.join(f), &dst.join(f));
         }
         if let Some(p) = s.process(pid) {
-            for (kind, inode) in &p.namespaces {
+            for (kind, inode) in p.namespaces.iter() {
                 let link = dst.join("ns").join(kind.name());
                 let target = format!("{}:[{inode}]", kind.name());
                 let _ = std::fs::remove_file(&link);
                 std::os::unix::fs::symlink(&target, &link).map_err(io(&link))?;
             }
-            for line in p.cgroups.iter().flatten() {
+            for line in p.cgroups.iter().flat_map(|c| c.iter()) {
                 let mut cur = Some(line.path.as_str());
                 while let Some(c) = cur {
                     cgroup_paths.insert(c.to_string());

@@ -82,7 +82,7 @@ mod tests {
             cpu_ticks: 0,
             rss_kib: None,
             threads: None,
-            namespaces: BTreeMap::new(),
+            namespaces: BTreeMap::new().into(),
             cgroups: None,
             carried_over: false,
         }

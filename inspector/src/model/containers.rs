@@ -142,7 +142,9 @@ fn from_state(
         annotations: state.annotations,
         shim_pid,
         pids: Vec::new(),
-        namespaces: init.map(|p| p.namespaces.clone()).unwrap_or_default(),
+        namespaces: init
+            .map(|p| BTreeMap::clone(&p.namespaces))
+            .unwrap_or_default(),
         cgroup: init.and_then(|p| p.main_cgroup().map(str::to_string)),
         cgroup_paths: state.cgroup_paths,
     }
@@ -205,7 +207,9 @@ fn from_shim(shim: &Shim, index: &ProcIndex) -> Container {
         annotations: BTreeMap::new(),
         shim_pid: Some(shim.pid),
         pids: Vec::new(),
-        namespaces: init.map(|p| p.namespaces.clone()).unwrap_or_default(),
+        namespaces: init
+            .map(|p| BTreeMap::clone(&p.namespaces))
+            .unwrap_or_default(),
         cgroup: init.and_then(|p| p.main_cgroup().map(str::to_string)),
         cgroup_paths: BTreeMap::new(),
     }
@@ -252,7 +256,7 @@ mod tests {
             pid,
             ppid,
             comm: comm.into(),
-            cmdline: vec![comm.into()],
+            cmdline: vec![comm.into()].into(),
             state: 'S',
             uids: None,
             gids: None,
@@ -264,7 +268,8 @@ mod tests {
                 (NsKind::Net, net),
                 (NsKind::Pid, net),
                 (NsKind::Mnt, net),
-            ]),
+            ])
+            .into(),
             cgroups: None,
             carried_over: false,
         }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 pub fn table(processes: &[Process], host: &BTreeMap<NsKind, u64>) -> Vec<Namespace> {
     let mut seen: BTreeMap<(NsKind, u64), (u32, usize)> = BTreeMap::new();
     for p in processes {
-        for (&kind, &inode) in &p.namespaces {
+        for (&kind, &inode) in p.namespaces.iter() {
             let e = seen.entry((kind, inode)).or_insert((p.pid, 0));
             e.0 = e.0.min(p.pid);
             e.1 += 1;
@@ -31,7 +31,7 @@ pub fn table(processes: &[Process], host: &BTreeMap<NsKind, u64>) -> Vec<Namespa
 pub fn host(processes: &[Process]) -> BTreeMap<NsKind, u64> {
     let mut host = BTreeMap::new();
     for p in processes {
-        for (&k, &ino) in &p.namespaces {
+        for (&k, &ino) in p.namespaces.iter() {
             host.entry(k).or_insert(ino);
         }
         if host.len() == NsKind::ALL.len() {

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Bumped whenever a field changes meaning or is removed (adding an optional field is not a bump).
 pub const SNAPSHOT_VERSION: u32 = 1;
@@ -144,8 +145,9 @@ pub struct Process {
     pub pid: u32,
     pub ppid: u32,
     pub comm: String,
-    /// argv; empty for kernel threads and zombies.
-    pub cmdline: Vec<String>,
+    /// argv; empty for kernel threads and zombies. Shared (like the namespaces and cgroup
+    /// lines) between the snapshots of a live view, which mostly carry them over unchanged.
+    pub cmdline: Arc<[String]>,
     /// The state letter of /proc/PID/stat (R, S, D, Z, T, I ...).
     pub state: char,
     pub uids: Option<Ids>,
@@ -159,9 +161,9 @@ pub struct Process {
     pub rss_kib: Option<u64>,
     pub threads: Option<u32>,
     /// Namespace inodes by kind; a kind that could not be read is absent.
-    pub namespaces: BTreeMap<NsKind, u64>,
+    pub namespaces: Arc<BTreeMap<NsKind, u64>>,
     /// Lines of /proc/PID/cgroup; `None` when it could not be read.
-    pub cgroups: Option<Vec<CgroupLine>>,
+    pub cgroups: Option<Arc<[CgroupLine]>>,
     /// True when a refresh did not read this process again because nothing can have made it
     /// another process (see `collect::proc`): its state, CPU time, RSS and threads are those
     /// of an earlier pass. Never set in a first snapshot (`--json`, `--once`).

@@ -142,7 +142,7 @@ fn process_lines(s: &Snapshot, pid: u32) -> Vec<Line<'static>> {
         Some(cg) => {
             // One line per distinct path, naming the hierarchies that put it there.
             let mut paths: Vec<(&str, Vec<&str>)> = Vec::new();
-            for l in cg {
+            for l in cg.iter() {
                 let name = if l.controllers.is_empty() {
                     "v2"
                 } else {

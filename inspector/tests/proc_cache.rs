@@ -83,6 +83,14 @@ fn write_host(root: &Path, last_pid: u32, forks: u64, uptime_secs: u64) {
     std::fs::write(root.join("uptime"), format!("{uptime_secs}.00 0.00\n")).unwrap();
 }
 
+/// Watch these pids closely and no other.
+fn closely(pids: &HashSet<u32>) -> Watch<'_> {
+    Watch {
+        closely: Some(pids),
+        stat_of_all: false,
+    }
+}
+
 fn only(out: Vec<Process>, pid: u32) -> Process {
     out.into_iter().find(|p| p.pid == pid).unwrap()
 }
@@ -151,7 +159,7 @@ fn a_root_that_is_not_our_own_proc_is_read_every_pass() {
     write_proc(root, Proc::default());
     let mut r = ProcReader::new(root);
     let none = HashSet::new();
-    r.refresh(Watch::Pids(&none)).unwrap();
+    r.refresh(closely(&none)).unwrap();
     write_proc(
         root,
         Proc {
@@ -159,7 +167,7 @@ fn a_root_that_is_not_our_own_proc_is_read_every_pass() {
             ..Proc::default()
         },
     );
-    let p = only(r.refresh(Watch::Pids(&none)).unwrap(), 42);
+    let p = only(r.refresh(closely(&none)).unwrap(), 42);
     assert_eq!((p.state, p.carried_over), ('R', false));
 }
 
@@ -180,7 +188,7 @@ fn settled() -> (tempfile::TempDir, ProcReader) {
     );
     write_proc(root, Proc::default());
     let mut r = ProcReader::new(root);
-    r.refresh(Watch::Pids(&HashSet::new())).unwrap();
+    r.refresh(closely(&HashSet::new())).unwrap();
     (tmp, r)
 }
 
@@ -200,7 +208,7 @@ fn an_unchanged_process_nobody_watches_is_carried_over() {
     let mut carried = 0;
     let mut last_read = ('S', "/a");
     for _ in 1..REREAD_EVERY {
-        let p = only(r.refresh(Watch::Pids(&none)).unwrap(), 42);
+        let p = only(r.refresh(closely(&none)).unwrap(), 42);
         if p.carried_over {
             carried += 1;
             assert_eq!((p.state, p.main_cgroup()), (last_read.0, Some(last_read.1)));
@@ -213,28 +221,55 @@ fn an_unchanged_process_nobody_watches_is_carried_over() {
     assert_eq!(carried, REREAD_EVERY - 2, "carried over but once");
     assert_eq!(last_read.0, 'R', "read again within {REREAD_EVERY} passes");
 
-    // Watched (or all watched): read every pass.
+    // Watched closely (or everything): stat and cgroup read every pass.
     let watched = HashSet::from([42]);
-    for watch in [Watch::Pids(&watched), Watch::All] {
+    for watch in [closely(&watched), Watch::EVERYTHING] {
         write_proc(
             root,
             Proc {
                 state: 'D',
+                cgroup: "/b",
                 ..Proc::default()
             },
         );
         let p = only(r.refresh(watch).unwrap(), 42);
-        assert_eq!((p.state, p.carried_over), ('D', false));
+        assert_eq!(
+            (p.state, p.main_cgroup(), p.carried_over),
+            ('D', Some("/b"), false)
+        );
         write_proc(
             root,
             Proc {
                 state: 'S',
+                cgroup: "/a",
                 ..Proc::default()
             },
         );
         let p = only(r.refresh(watch).unwrap(), 42);
-        assert_eq!((p.state, p.carried_over), ('S', false));
+        assert_eq!(
+            (p.state, p.main_cgroup(), p.carried_over),
+            ('S', Some("/a"), false)
+        );
     }
+
+    // All on screen but not watched closely: stat every pass, the cgroup kept.
+    let all_stat = Watch {
+        closely: Some(&none),
+        stat_of_all: true,
+    };
+    write_proc(
+        root,
+        Proc {
+            state: 'D',
+            cgroup: "/c",
+            ..Proc::default()
+        },
+    );
+    let p = only(r.refresh(all_stat).unwrap(), 42);
+    assert_eq!(
+        (p.state, p.main_cgroup(), p.carried_over),
+        ('D', Some("/a"), false)
+    );
 }
 
 #[test]
@@ -248,7 +283,7 @@ fn a_pid_handed_out_again_is_read_again() {
         ..Proc::default()
     };
     write_proc(root, old);
-    r.refresh(Watch::Pids(&none)).unwrap();
+    r.refresh(closely(&none)).unwrap();
     // 45 died and the allocator wrapped round and gave 45 to a new process (pid_max 32768).
     let new = Proc {
         pid: 45,
@@ -259,13 +294,13 @@ fn a_pid_handed_out_again_is_read_again() {
     };
     write_proc(root, new);
     write_host(root, 1000, 5001, 1000);
-    let p = only(r.refresh(Watch::Pids(&none)).unwrap(), 45);
+    let p = only(r.refresh(closely(&none)).unwrap(), 45);
     assert!(
         p.carried_over && p.comm == "sleep",
         "the cursor did not pass 45: {p:?}"
     );
     write_host(root, 50, 5200, 1000);
-    let p = only(r.refresh(Watch::Pids(&none)).unwrap(), 45);
+    let p = only(r.refresh(closely(&none)).unwrap(), 45);
     assert_eq!((p.comm.as_str(), p.cmdline[0].as_str()), ("new", "new"));
     assert!(!p.carried_over);
 }
@@ -289,7 +324,7 @@ fn a_young_process_and_an_orphan_are_read_again() {
         },
     );
     write_host(root, 1000, 5001, 1000);
-    r.refresh(Watch::Pids(&none)).unwrap();
+    r.refresh(closely(&none)).unwrap();
     write_proc(
         root,
         Proc {
@@ -301,7 +336,7 @@ fn a_young_process_and_an_orphan_are_read_again() {
             ..Proc::default()
         },
     );
-    let p = only(r.refresh(Watch::Pids(&none)).unwrap(), 47);
+    let p = only(r.refresh(closely(&none)).unwrap(), 47);
     assert_eq!(
         (p.comm.as_str(), p.cmdline[0].as_str()),
         ("conmon", "conmon")
@@ -320,10 +355,10 @@ fn a_young_process_and_an_orphan_are_read_again() {
             ..Proc::default()
         },
     );
-    let p = only(r.refresh(Watch::Pids(&none)).unwrap(), 47);
+    let p = only(r.refresh(closely(&none)).unwrap(), 47);
     assert!(p.carried_over && p.ppid == 42, "{p:?}");
     std::fs::remove_dir_all(root.join("42")).unwrap();
-    let out = r.refresh(Watch::Pids(&none)).unwrap();
+    let out = r.refresh(closely(&none)).unwrap();
     assert!(out.iter().all(|p| p.pid != 42));
     let p = only(out, 47);
     assert_eq!((p.ppid, p.carried_over), (1, false));

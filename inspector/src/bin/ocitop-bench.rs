@@ -98,6 +98,7 @@ fn main() -> anyhow::Result<()> {
     if args.breakdown {
         proc_passes(args.runs)?;
         breakdown(&warm, args.runs);
+        floor(&warm, args.runs)?;
     }
 
     if args.no_peers {
@@ -254,4 +255,66 @@ fn breakdown(s: &ocitop::model::Snapshot, runs: usize) {
         times.push(t.stop());
     }
     report("  readlink /proc/*/ns/* (8 kinds)", &mut times);
+}
+
+/// What the kernel alone charges for the files of a full pass: the same system calls as
+/// ocitop's reader (one handle per pid dir; stat, status, cmdline, cgroup read once each; the
+/// eight ns links), on as many threads, with nothing parsed or kept. No reader of /proc can
+/// take a full snapshot faster than this on the same host.
+fn floor(s: &ocitop::model::Snapshot, runs: usize) -> anyhow::Result<()> {
+    use nix::fcntl::{open, openat, readlinkat, OFlag};
+    use nix::sys::stat::Mode;
+    use std::io::Read;
+    use std::os::fd::AsFd;
+
+    let pids: Vec<u32> = s.processes.iter().map(|p| p.pid).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let root = open(
+        "/proc",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )?;
+    let one = |pid: u32, buf: &mut [u8]| -> Option<()> {
+        let dir = openat(
+            root.as_fd(),
+            pid.to_string().as_str(),
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .ok()?;
+        for file in ["stat", "status", "cmdline", "cgroup"] {
+            let fd = openat(
+                dir.as_fd(),
+                file,
+                OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            );
+            let _ = std::hint::black_box(std::fs::File::from(fd.ok()?).read(buf));
+        }
+        for ns in ["mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time"] {
+            let _ = std::hint::black_box(readlinkat(dir.as_fd(), format!("ns/{ns}").as_str()));
+        }
+        Some(())
+    };
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let t = Clock::start(Who::Me);
+        std::thread::scope(|scope| {
+            let one = &one;
+            for part in pids.chunks(pids.len().div_ceil(threads).max(1)) {
+                scope.spawn(move || {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    for &pid in part {
+                        let _ = one(pid, &mut buf);
+                    }
+                });
+            }
+        });
+        times.push(t.stop());
+    }
+    report(
+        &format!("  kernel floor of a full pass ({threads} threads)"),
+        &mut times,
+    );
+    Ok(())
 }

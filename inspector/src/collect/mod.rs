@@ -69,9 +69,10 @@ impl Collector {
         }
     }
 
-    /// Whether every process is read on every refresh, or only the containers', the shims'
-    /// and those outside the host's namespaces (the default; the others are still re-read
-    /// whenever they may have changed, and in full every [`proc::REREAD_EVERY`] passes).
+    /// Whether every process's stat is read on every refresh (the host's processes are on
+    /// screen), or only that of the containers', the shims' and those outside the host's
+    /// namespaces (the default; the others are still read whenever they may have changed, and
+    /// in full every [`proc::REREAD_EVERY`] passes).
     pub fn watch_all(&mut self, all: bool) {
         self.watch_all = all;
     }
@@ -82,10 +83,9 @@ impl Collector {
 
     /// One pass over everything.
     pub fn snapshot(&mut self) -> Result<Snapshot, CollectError> {
-        let watch = if self.watch_all {
-            proc::Watch::All
-        } else {
-            proc::Watch::Pids(&self.watched)
+        let watch = proc::Watch {
+            closely: Some(&self.watched),
+            stat_of_all: self.watch_all,
         };
         let processes = self
             .proc

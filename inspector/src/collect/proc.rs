@@ -7,12 +7,15 @@
 //!
 //! - a pid not seen before, or due for its periodic re-read (every [`REREAD_EVERY`] passes,
 //!   staggered by pid), is read in full;
-//! - a watched process (the caller's choice: containers and shims, or everything), one that
-//!   started in the last [`YOUNG_SECS`] (it may still exec), one whose pid may have been handed
-//!   to a new process since it was read ([`pid_alloc`]), and one whose parent is gone or may be
-//!   new (it was re-parented) get their stat and cgroup read; their command line, namespaces
-//!   and ids are kept while the process image is the same (pid, start time and comm: an exec,
-//!   which runtimes and nsenter do right after setns/unshare, changes the comm);
+//! - a closely watched process (the caller's choice: the containers' and shims') and one that
+//!   started in the last [`YOUNG_SECS`] (it may still exec or be moved to another cgroup) get
+//!   their stat and cgroup read;
+//! - every other process when the caller shows them all, one whose pid may have been handed
+//!   to a new process since it was read ([`pid_alloc`]), and one whose parent is gone or may
+//!   be new (it was re-parented) get their stat read;
+//! - in both cases the command line, namespaces and ids (and cgroup, where not read) are kept
+//!   while the process image is the same (pid, start time and comm: an exec, which runtimes and
+//!   nsenter do right after setns/unshare, changes the comm), else everything is read;
 //! - any other process is carried over as it was ([`Process::carried_over`]): the kernel
 //!   cannot have given its pid to anyone else, so it is still that process.
 //!
@@ -41,19 +44,22 @@ pub const YOUNG_SECS: u64 = 10;
 
 /// Which known processes a refresh reads again (the others may be carried over).
 #[derive(Debug, Clone, Copy)]
-pub enum Watch<'a> {
-    /// Every process: the host is on screen.
-    All,
-    /// Only these pids.
-    Pids(&'a HashSet<u32>),
+pub struct Watch<'a> {
+    /// Processes whose stat and cgroup are read on every pass; `None`: every process.
+    pub closely: Option<&'a HashSet<u32>>,
+    /// Whether every other process's stat is read on every pass too (they are on screen).
+    pub stat_of_all: bool,
 }
 
 impl Watch<'_> {
-    fn covers(self, pid: u32) -> bool {
-        match self {
-            Watch::All => true,
-            Watch::Pids(pids) => pids.contains(&pid),
-        }
+    /// Stat and cgroup of every process on every pass.
+    pub const EVERYTHING: Watch<'static> = Watch {
+        closely: None,
+        stat_of_all: true,
+    };
+
+    fn closely(self, pid: u32) -> bool {
+        self.closely.is_none_or(|pids| pids.contains(&pid))
     }
 }
 
@@ -97,8 +103,9 @@ pub struct Status {
 enum Plan<'a> {
     /// Read every file.
     Full,
-    /// Read stat and cgroup; keep the rest of `known` if it is the same process image.
-    Live(&'a Process),
+    /// Read stat (and cgroup if `cgroup`); keep the rest of `known` if it is the same process
+    /// image.
+    Live { known: &'a Process, cgroup: bool },
     /// Carry `known` over unread.
     Keep(&'a Process),
 }
@@ -116,9 +123,9 @@ impl ProcReader {
         }
     }
 
-    /// A pass that reads every process at least as a watched one.
+    /// A pass that reads the stat and cgroup of every process.
     pub fn read_all(&mut self) -> std::io::Result<Vec<Process>> {
-        self.refresh(Watch::All)
+        self.refresh(Watch::EVERYTHING)
     }
 
     /// One pass over every process still there, sorted by pid (see the module's doc for what
@@ -150,13 +157,24 @@ impl ProcReader {
                 None => Plan::Full,
                 Some(_) if u64::from(pid) % REREAD_EVERY == slot => Plan::Full,
                 Some(p)
-                    if watch.covers(pid)
+                    if watch.closely(pid)
+                        || young_from.is_none_or(|from| p.start_ticks >= from) =>
+                {
+                    Plan::Live {
+                        known: p,
+                        cgroup: true,
+                    }
+                }
+                Some(p)
+                    if watch.stat_of_all
                         || window.may_be_new(pid)
-                        || young_from.is_none_or(|from| p.start_ticks >= from)
                         || !listed(p.ppid)
                         || window.may_be_new(p.ppid) =>
                 {
-                    Plan::Live(p)
+                    Plan::Live {
+                        known: p,
+                        cgroup: false,
+                    }
                 }
                 Some(p) => Plan::Keep(p),
             };
@@ -301,12 +319,16 @@ impl Reader {
         )
         .ok()?;
         let stat = parse_stat(self.buf.read_at(&dir, "stat").ok()?)?;
-        let known = match plan {
-            Plan::Live(p) | Plan::Keep(p) => Some(p),
-            Plan::Full => None,
+        let (known, read_cgroup) = match plan {
+            Plan::Live { known, cgroup } => (Some(known), cgroup),
+            Plan::Keep(known) => (Some(known), false),
+            Plan::Full => (None, true),
         };
         let known = known.filter(|k| k.start_ticks == stat.start_ticks && k.comm == stat.comm);
-        let cgroups = self.cgroups(&dir);
+        let cgroups = match known {
+            Some(k) if !read_cgroup => k.cgroups.clone(),
+            _ => self.cgroups(&dir),
+        };
         if let Some(k) = known {
             let status = Status {
                 uids: k.uids,

@@ -61,9 +61,11 @@ fn write_proc(root: &Path, p: Proc) {
     std::os::unix::fs::symlink(format!("net:[{}]", p.net), &link).unwrap();
 }
 
-/// Makes `root` look like this process's own /proc: the allocator's last pid and fork count,
-/// and the uptime in seconds.
-fn write_host(root: &Path, last_pid: u32, forks: u64, uptime_secs: u64) {
+/// Makes `root` look like this process's own /proc: the allocator's last pid, the fork count,
+/// the number of tasks and the uptime in seconds. Like the kernel's, they must change when a
+/// process is added (a fork) or removed (one task less), or the reader rightly takes the pids
+/// it listed before as still the same.
+fn write_host(root: &Path, last_pid: u32, forks: u64, tasks: u32, uptime_secs: u64) {
     let own = root.join("self");
     if own.symlink_metadata().is_err() {
         std::os::unix::fs::symlink(std::process::id().to_string(), &own).unwrap();
@@ -72,7 +74,7 @@ fn write_host(root: &Path, last_pid: u32, forks: u64, uptime_secs: u64) {
     }
     std::fs::write(
         root.join("loadavg"),
-        format!("0.00 0.00 0.00 1/10 {last_pid}\n"),
+        format!("0.00 0.00 0.00 1/{tasks} {last_pid}\n"),
     )
     .unwrap();
     std::fs::write(
@@ -176,7 +178,7 @@ fn a_root_that_is_not_our_own_proc_is_read_every_pass() {
 fn settled() -> (tempfile::TempDir, ProcReader) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
-    write_host(root, 1000, 5000, 1000);
+    write_host(root, 1000, 5000, 2, 1000);
     write_proc(
         root,
         Proc {
@@ -283,8 +285,10 @@ fn a_pid_handed_out_again_is_read_again() {
         ..Proc::default()
     };
     write_proc(root, old);
+    write_host(root, 1001, 5001, 3, 1000);
     r.refresh(closely(&none)).unwrap();
-    // 45 died and the allocator wrapped round and gave 45 to a new process (pid_max 32768).
+    // What the files of 45 say changes, but no task came or went and the allocator did not
+    // move: the kernel cannot have given 45 to anyone else, 45 is still the old process.
     let new = Proc {
         pid: 45,
         comm: "new",
@@ -293,13 +297,14 @@ fn a_pid_handed_out_again_is_read_again() {
         ..Proc::default()
     };
     write_proc(root, new);
-    write_host(root, 1000, 5001, 1000);
     let p = only(r.refresh(closely(&none)).unwrap(), 45);
     assert!(
         p.carried_over && p.comm == "sleep",
         "the cursor did not pass 45: {p:?}"
     );
-    write_host(root, 50, 5200, 1000);
+    // Now 45 died and the allocator wrapped round and gave 45 to a new process (pid_max
+    // 32768): read again.
+    write_host(root, 50, 5200, 3, 1000);
     let p = only(r.refresh(closely(&none)).unwrap(), 45);
     assert_eq!((p.comm.as_str(), p.cmdline[0].as_str()), ("new", "new"));
     assert!(!p.carried_over);
@@ -323,7 +328,7 @@ fn a_young_process_and_an_orphan_are_read_again() {
             ..Proc::default()
         },
     );
-    write_host(root, 1000, 5001, 1000);
+    write_host(root, 1001, 5001, 3, 1000);
     r.refresh(closely(&none)).unwrap();
     write_proc(
         root,
@@ -343,7 +348,7 @@ fn a_young_process_and_an_orphan_are_read_again() {
     );
 
     // Later, no longer young: carried over, until its parent goes and it is re-parented.
-    write_host(root, 1000, 5001, 995 + YOUNG_SECS + 1);
+    write_host(root, 1001, 5001, 3, 995 + YOUNG_SECS + 1);
     write_proc(
         root,
         Proc {
@@ -358,8 +363,33 @@ fn a_young_process_and_an_orphan_are_read_again() {
     let p = only(r.refresh(closely(&none)).unwrap(), 47);
     assert!(p.carried_over && p.ppid == 42, "{p:?}");
     std::fs::remove_dir_all(root.join("42")).unwrap();
+    write_host(root, 1001, 5001, 2, 995 + YOUNG_SECS + 1);
     let out = r.refresh(closely(&none)).unwrap();
     assert!(out.iter().all(|p| p.pid != 42));
     let p = only(out, 47);
     assert_eq!((p.ppid, p.carried_over), (1, false));
+}
+
+#[test]
+fn the_pids_are_listed_again_only_when_a_task_came_or_went() {
+    let (tmp, mut r) = settled();
+    let root = tmp.path();
+    let none = HashSet::new();
+    let pids = |out: Vec<Process>| out.iter().map(|p| p.pid).collect::<Vec<_>>();
+    // A pid dir appearing without a fork: the kernel cannot do that, the old listing holds.
+    write_proc(
+        root,
+        Proc {
+            pid: 50,
+            ..Proc::default()
+        },
+    );
+    assert_eq!(pids(r.refresh(closely(&none)).unwrap()), [1, 42]);
+    // A fork: listed again.
+    write_host(root, 1001, 5001, 3, 1000);
+    assert_eq!(pids(r.refresh(closely(&none)).unwrap()), [1, 42, 50]);
+    // A task reaped, no fork: listed again.
+    std::fs::remove_dir_all(root.join("50")).unwrap();
+    write_host(root, 1001, 5001, 2, 1000);
+    assert_eq!(pids(r.refresh(closely(&none)).unwrap()), [1, 42]);
 }

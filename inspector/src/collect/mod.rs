@@ -154,14 +154,23 @@ fn watched(
 
 /// Counts, for each cgroup path, the processes naming it in any hierarchy.
 fn count_procs(cgroups: &mut [crate::model::Cgroup], processes: &[crate::model::Process]) {
-    let mut counts: HashMap<&str, usize> = HashMap::new();
+    // Processes with the same cgroup file share one copy of its lines (collect::proc), so
+    // they are counted by copy first: one pass over the lines per distinct file, not per
+    // process.
+    use crate::model::CgroupLine;
+    // By the address of the copy: (the lines, how many processes share them).
+    let mut by_copy: HashMap<*const CgroupLine, (&[CgroupLine], usize)> = HashMap::new();
     for p in processes {
         let Some(lines) = &p.cgroups else { continue };
+        by_copy.entry(lines.as_ptr()).or_insert((lines, 0)).1 += 1;
+    }
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for (lines, n) in by_copy.into_values() {
         let mut paths: Vec<&str> = lines.iter().map(|l| l.path.as_str()).collect();
         paths.sort_unstable();
         paths.dedup();
         for path in paths {
-            *counts.entry(path).or_insert(0) += 1;
+            *counts.entry(path).or_insert(0) += n;
         }
     }
     for c in cgroups {

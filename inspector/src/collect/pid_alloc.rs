@@ -24,6 +24,9 @@ pub struct Cursor {
     pub last_pid: u32,
     /// Tasks created since boot (`processes` of /proc/stat).
     pub forks: u64,
+    /// Tasks that exist, zombies included (after the slash in the fourth field of
+    /// /proc/loadavg: the kernel's nr_threads, counted down only when a task is reaped).
+    pub tasks: u32,
     /// /proc/sys/kernel/pid_max.
     pub pid_max: u32,
 }
@@ -40,6 +43,15 @@ pub enum Window {
 /// The first pid the init namespace's allocator wraps to (RESERVED_PIDS in the kernel); in
 /// other pid namespaces it wraps to 1, which only widens the arc taken below.
 const RESERVED_PIDS: u32 = 300;
+
+impl Cursor {
+    /// Whether no task was created or reaped between `self` and `later`: no fork, and as many
+    /// tasks as before (any reaping would have lowered the count). The processes /proc lists
+    /// are then exactly the same ones, so a listing taken between the two still holds.
+    pub fn same_tasks(&self, later: &Cursor) -> bool {
+        self.forks == later.forks && self.tasks == later.tasks && self.pid_max == later.pid_max
+    }
+}
 
 impl Window {
     /// The pids handed out between `before` and `now`, when `live` pids existed at `before`.
@@ -85,6 +97,7 @@ pub fn read(proc_root: &Path) -> Option<Cursor> {
     let pid_max = std::fs::read_to_string(proc_root.join("sys/kernel/pid_max")).ok()?;
     Some(Cursor {
         last_pid: parse_last_pid(&loadavg)?,
+        tasks: parse_tasks(&loadavg)?,
         forks: parse_forks(&stat)?,
         pid_max: pid_max.trim().parse().ok()?,
     })
@@ -93,6 +106,12 @@ pub fn read(proc_root: &Path) -> Option<Cursor> {
 /// The fifth field of /proc/loadavg: `0.32 1.30 1.59 2/10079 29279`.
 fn parse_last_pid(loadavg: &str) -> Option<u32> {
     loadavg.split_ascii_whitespace().nth(4)?.parse().ok()
+}
+
+/// The total after the slash in the fourth field of /proc/loadavg.
+fn parse_tasks(loadavg: &str) -> Option<u32> {
+    let (_, total) = loadavg.split_ascii_whitespace().nth(3)?.split_once('/')?;
+    total.parse().ok()
 }
 
 /// The `processes` line of /proc/stat.
@@ -113,8 +132,23 @@ mod tests {
         Cursor {
             last_pid,
             forks,
+            tasks: 100,
             pid_max: 32768,
         }
+    }
+
+    #[test]
+    fn the_same_tasks_only_without_forks_or_reaping() {
+        let before = at(1000, 50);
+        assert!(before.same_tasks(&at(1000, 50)));
+        // A fork, even of a task that is gone again.
+        assert!(!before.same_tasks(&at(1001, 51)));
+        // A task reaped.
+        let reaped = Cursor {
+            tasks: 99,
+            ..before
+        };
+        assert!(!before.same_tasks(&reaped));
     }
 
     #[test]
@@ -168,6 +202,8 @@ mod tests {
             Some(29279)
         );
         assert_eq!(parse_last_pid("0.32 1.30"), None);
+        assert_eq!(parse_tasks("0.32 1.30 1.59 2/10079 29279\n"), Some(10079));
+        assert_eq!(parse_tasks("0.32 1.30 1.59 2 29279\n"), None);
         assert_eq!(
             parse_forks("cpu  1 2 3\nctxt 9\nbtime 5\nprocesses 123456\nprocs_running 2\n"),
             Some(123456)

@@ -72,6 +72,8 @@ pub struct ProcReader {
     known: Vec<Process>,
     /// The pid allocator's cursor when the previous pass started.
     cursor: Option<Cursor>,
+    /// The pids the previous pass listed.
+    listed: Vec<u32>,
     passes: u64,
     page_kib: u64,
     clock_ticks: u64,
@@ -117,6 +119,7 @@ impl ProcReader {
             readers: Vec::new(),
             known: Vec::new(),
             cursor: None,
+            listed: Vec::new(),
             passes: 0,
             page_kib: page_kib(),
             clock_ticks: super::clock_ticks(),
@@ -132,13 +135,22 @@ impl ProcReader {
     /// is read). Large hosts are read by a few threads, each over a contiguous range of pids
     /// with its own buffer.
     pub fn refresh(&mut self, watch: Watch) -> std::io::Result<Vec<Process>> {
+        // Taken, and put back only by a pass that completes: the listing and the known
+        // processes must be those read after this cursor.
+        let before = self.cursor.take();
         let started = pid_alloc::read(&self.root);
-        let pids = self.pids()?;
-        let window = match (self.cursor, pid_alloc::read(&self.root)) {
+        // Listing /proc costs as much as a tenth of a refresh of a large host; when no task
+        // came or went since the previous listing, it would list the same pids.
+        let pids = match (before, started) {
+            (Some(before), Some(now)) if before.same_tasks(&now) => {
+                std::mem::take(&mut self.listed)
+            }
+            _ => self.pids()?,
+        };
+        let window = match (before, pid_alloc::read(&self.root)) {
             (Some(before), Some(now)) => Window::between(before, now, self.known.len()),
             _ => Window::Unknown,
         };
-        self.cursor = started;
         let root = open_dir(&self.root)?;
         let slot = self.passes % REREAD_EVERY;
         self.passes += 1;
@@ -189,6 +201,8 @@ impl ProcReader {
         out.extend(read_many(&root, &read, self.page_kib, &mut self.readers));
         out.sort_unstable_by_key(|p| p.pid);
         self.known = out.clone();
+        self.listed = pids;
+        self.cursor = started;
         Ok(out)
     }
 

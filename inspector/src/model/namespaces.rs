@@ -7,12 +7,23 @@ use std::collections::{BTreeMap, HashMap};
 /// One namespace per (kind, inode) with its lowest pid and member count, sorted by kind then
 /// inode.
 pub fn table(processes: &[Process], host: &BTreeMap<NsKind, u64>) -> Vec<Namespace> {
-    let mut seen: BTreeMap<(NsKind, u64), (u32, usize)> = BTreeMap::new();
+    // Processes in the same namespaces mostly share one copy of the set (collect::proc):
+    // gather them by copy first, then walk each distinct set once.
+    type Set = BTreeMap<NsKind, u64>;
+    // By the address of the copy: (the set, its lowest pid, how many processes share it).
+    let mut by_copy: HashMap<*const Set, (&Set, u32, usize)> = HashMap::new();
     for p in processes {
-        for (&kind, &inode) in p.namespaces.iter() {
-            let e = seen.entry((kind, inode)).or_insert((p.pid, 0));
-            e.0 = e.0.min(p.pid);
-            e.1 += 1;
+        let set: &Set = &p.namespaces;
+        let e = by_copy.entry(set).or_insert((set, p.pid, 0));
+        e.1 = e.1.min(p.pid);
+        e.2 += 1;
+    }
+    let mut seen: BTreeMap<(NsKind, u64), (u32, usize)> = BTreeMap::new();
+    for (set, lowest, n) in by_copy.into_values() {
+        for (&kind, &inode) in set {
+            let e = seen.entry((kind, inode)).or_insert((lowest, 0));
+            e.0 = e.0.min(lowest);
+            e.1 += n;
         }
     }
     seen.into_iter()

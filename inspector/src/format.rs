@@ -112,7 +112,7 @@ pub fn shim_command(p: &crate::model::Process) -> String {
         .cmdline
         .first()
         .map(|a| a.rsplit('/').next().unwrap_or(a).to_string())
-        .unwrap_or_else(|| p.comm.clone());
+        .unwrap_or_else(|| p.comm.to_string());
     let mut out = prog;
     let mut args = p.cmdline.iter().skip(1);
     while let Some(a) = args.next() {

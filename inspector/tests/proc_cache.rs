@@ -299,14 +299,14 @@ fn a_pid_handed_out_again_is_read_again() {
     write_proc(root, new);
     let p = only(r.refresh(closely(&none)).unwrap(), 45);
     assert!(
-        p.carried_over && p.comm == "sleep",
+        p.carried_over && &*p.comm == "sleep",
         "the cursor did not pass 45: {p:?}"
     );
     // Now 45 died and the allocator wrapped round and gave 45 to a new process (pid_max
     // 32768): read again.
     write_host(root, 50, 5200, 3, 1000);
     let p = only(r.refresh(closely(&none)).unwrap(), 45);
-    assert_eq!((p.comm.as_str(), p.cmdline[0].as_str()), ("new", "new"));
+    assert_eq!((&*p.comm, p.cmdline[0].as_str()), ("new", "new"));
     assert!(!p.carried_over);
 }
 
@@ -342,10 +342,7 @@ fn a_young_process_and_an_orphan_are_read_again() {
         },
     );
     let p = only(r.refresh(closely(&none)).unwrap(), 47);
-    assert_eq!(
-        (p.comm.as_str(), p.cmdline[0].as_str()),
-        ("conmon", "conmon")
-    );
+    assert_eq!((&*p.comm, p.cmdline[0].as_str()), ("conmon", "conmon"));
 
     // Later, no longer young: carried over, until its parent goes and it is re-parented.
     write_host(root, 1001, 5001, 3, 995 + YOUNG_SECS + 1);

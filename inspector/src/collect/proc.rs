@@ -338,7 +338,7 @@ impl Reader {
             Plan::Keep(known) => (Some(known), false),
             Plan::Full => (None, true),
         };
-        let known = known.filter(|k| k.start_ticks == stat.start_ticks && k.comm == stat.comm);
+        let known = known.filter(|k| k.start_ticks == stat.start_ticks && *k.comm == *stat.comm);
         let cgroups = match known {
             Some(k) if !read_cgroup => k.cgroups.clone(),
             _ => self.cgroups(&dir),
@@ -422,7 +422,7 @@ fn process(
     Process {
         pid: stat.pid,
         ppid: stat.ppid,
-        comm: stat.comm,
+        comm: stat.comm.into(),
         cmdline,
         state: stat.state,
         uids: status.uids,

@@ -29,29 +29,41 @@ pub struct StateEntry {
     pub exec_fifo: bool,
 }
 
-/// Processes indexed by pid and by parent.
+/// Processes indexed by pid and by parent: sorted lists searched by bisection, so building
+/// one for every refresh of a large host costs two sorts of already nearly sorted data and no
+/// hashing.
 pub struct ProcIndex<'a> {
-    by_pid: HashMap<u32, &'a Process>,
-    children: HashMap<u32, Vec<u32>>,
+    /// Sorted by pid.
+    by_pid: Vec<&'a Process>,
+    /// Parent pids, sorted, and at the same index the pid of the child.
+    parents: Vec<u32>,
+    children: Vec<u32>,
 }
 
 impl<'a> ProcIndex<'a> {
     pub fn new(processes: &'a [Process]) -> Self {
-        let mut by_pid = HashMap::with_capacity(processes.len());
-        let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
-        for p in processes {
-            by_pid.insert(p.pid, p);
-            children.entry(p.ppid).or_default().push(p.pid);
+        let mut by_pid: Vec<&Process> = processes.iter().collect();
+        by_pid.sort_unstable_by_key(|p| p.pid);
+        let mut pairs: Vec<(u32, u32)> = processes.iter().map(|p| (p.ppid, p.pid)).collect();
+        pairs.sort_unstable();
+        let (parents, children) = pairs.into_iter().unzip();
+        ProcIndex {
+            by_pid,
+            parents,
+            children,
         }
-        ProcIndex { by_pid, children }
     }
 
     pub fn get(&self, pid: u32) -> Option<&'a Process> {
-        self.by_pid.get(&pid).copied()
+        let i = self.by_pid.binary_search_by_key(&pid, |p| p.pid).ok()?;
+        Some(self.by_pid[i])
     }
 
+    /// The children of `pid`, sorted.
     pub fn children(&self, pid: u32) -> &[u32] {
-        self.children.get(&pid).map_or(&[], Vec::as_slice)
+        let from = self.parents.partition_point(|&p| p < pid);
+        let to = self.parents.partition_point(|&p| p <= pid);
+        &self.children[from..to]
     }
 
     /// `pid` and all its descendants.
@@ -216,7 +228,7 @@ fn from_shim(shim: &Shim, index: &ProcIndex) -> Container {
 }
 
 fn is_runtime_helper(p: &Process) -> bool {
-    matches!(p.comm.as_str(), "runc" | "crun" | "youki" | "ocirun")
+    matches!(&*p.comm, "runc" | "crun" | "youki" | "ocirun")
 }
 
 /// The init's subtree, plus the subtrees of the shim's children that share the init's pid and

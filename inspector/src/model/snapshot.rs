@@ -144,7 +144,7 @@ pub struct CgroupLine {
 pub struct Process {
     pub pid: u32,
     pub ppid: u32,
-    pub comm: String,
+    pub comm: Arc<str>,
     /// argv; empty for kernel threads and zombies. Shared (like the namespaces and cgroup
     /// lines) between the snapshots of a live view, which mostly carry them over unchanged.
     pub cmdline: Arc<[String]>,

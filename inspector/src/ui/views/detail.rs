@@ -76,13 +76,14 @@ fn process_lines(s: &Snapshot, pid: u32) -> Vec<Line<'static>> {
     };
     let mut lines = vec![
         kv("command", p.command()),
-        kv("comm", p.comm.clone()),
+        kv("comm", p.comm.to_string()),
         kv(
             "ppid",
             format!(
                 "{} {}",
                 p.ppid,
-                s.process(p.ppid).map_or(String::new(), |q| q.comm.clone())
+                s.process(p.ppid)
+                    .map_or(String::new(), |q| q.comm.to_string())
             ),
         ),
         kv("state", p.state.to_string()),
@@ -128,7 +129,7 @@ fn process_lines(s: &Snapshot, pid: u32) -> Vec<Line<'static>> {
             (Some(_), Some(a)) if a == pid => "here".into(),
             (Some(_), Some(a)) => format!(
                 "pid {a} {}",
-                s.process(a).map_or(String::new(), |q| q.comm.clone())
+                s.process(a).map_or(String::new(), |q| q.comm.to_string())
             ),
         };
         lines.push(Line::from(vec![

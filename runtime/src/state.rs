@@ -3,8 +3,9 @@
 //! Layout: `<root>/<id>/state.json` (this file's [`State`], written atomically: tmp + rename)
 //! and `<root>/<id>/exec.fifo` (present from create until start releases the init). The
 //! status is never trusted from disk alone: it is derived from the saved status, whether the
-//! init pid is alive with the start time saved at create (pid reuse detection; a zombie counts
-//! as stopped) and whether the exec fifo still exists.
+//! init pid is alive with the start time saved at create (pid reuse detection; a zombie or an
+//! exiting process counts as stopped, see [`ProcStat::has_exited`]) and whether the exec fifo
+//! still exists.
 //!
 //! Commands that change a container hold an exclusive flock(2) on its directory for their whole
 //! run, so two of them on one id are serialized; readers (`state`, `list`) take no lock since
@@ -270,17 +271,14 @@ impl Container {
         unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) == 0 }
     }
 
-    /// Whether the saved init pid is a live (not zombie) process with the saved start time.
+    /// Whether the saved init pid is a live process (neither a zombie nor exiting) with the
+    /// saved start time.
     pub fn init_alive(&self) -> bool {
         if self.state.pid <= 0 {
             return false;
         }
         match ProcStat::read(self.state.pid) {
-            Some(stat) => {
-                stat.state != 'Z'
-                    && stat.state != 'X'
-                    && stat.start_time == self.state.init_start_time
-            }
+            Some(stat) => !stat.has_exited() && stat.start_time == self.state.init_start_time,
             None => false,
         }
     }
@@ -350,9 +348,14 @@ fn lock_dir(dir: &Path) -> Result<File, StateError> {
 pub struct ProcStat {
     /// Field 3: R, S, D, Z, T, ...
     pub state: char,
+    /// Field 9: the kernel's `PF_*` flags of the process.
+    pub flags: u32,
     /// Field 22: start time in clock ticks after boot.
     pub start_time: u64,
 }
+
+/// `PF_EXITING` (include/linux/sched.h): set by the kernel first thing in do_exit.
+const PF_EXITING: u32 = 0x4;
 
 impl ProcStat {
     pub fn read(pid: i32) -> Option<Self> {
@@ -366,9 +369,23 @@ impl ProcStat {
         let rest = &text[text.rfind(')')? + 1..];
         let mut fields = rest.split_whitespace();
         let state = fields.next()?.chars().next()?;
-        // After field 3 (state) comes field 4; field 22 is 18 further.
-        let start_time = fields.nth(18)?.parse().ok()?;
-        Some(Self { state, start_time })
+        // After field 3 (state) comes field 4; field 9 is 5 further, then field 22 12 further.
+        let flags = fields.nth(5)?.parse().ok()?;
+        let start_time = fields.nth(12)?.parse().ok()?;
+        Some(Self {
+            state,
+            flags,
+            start_time,
+        })
+    }
+
+    /// Whether the process has exited (runtime.md "State": `stopped`): a zombie, dead, or
+    /// exiting. An exiting process never runs its program again, but may stay so for long:
+    /// the init of a pid namespace does not become a zombie until every other process of its
+    /// namespace has been reaped (pid_namespaces(7)), and one whose parent is outside the
+    /// namespace (a process of `exec --detach`) is reaped only when that parent waits.
+    pub fn has_exited(&self) -> bool {
+        matches!(self.state, 'Z' | 'X') || self.flags & PF_EXITING != 0
     }
 }
 
@@ -397,7 +414,21 @@ mod tests {
         let line = "42 (a) b (c)) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10";
         let stat = ProcStat::parse(line).unwrap();
         assert_eq!(stat.state, 'S');
+        assert_eq!(stat.flags, 0x400100);
         assert_eq!(stat.start_time, 98765);
+        assert!(!stat.has_exited());
+    }
+
+    /// A zombie, and a sleeping process the kernel marks PF_EXITING (a pid namespace's init
+    /// waiting for its namespace to be reaped, as read on a 6.18 kernel), have exited.
+    #[test]
+    fn zombie_and_exiting_have_exited() {
+        let exiting = "7 (probe) S 1 7 7 0 -1 4195596 1 0 0 0 0 0 0 0 20 0 1 0 555 0 0";
+        let stat = ProcStat::parse(exiting).unwrap();
+        assert_eq!((stat.flags, stat.start_time), (0x40050c, 555));
+        assert!(stat.has_exited());
+        let zombie = exiting.replace(") S", ") Z").replace("4195596", "4194560");
+        assert!(ProcStat::parse(&zombie).unwrap().has_exited());
     }
 
     fn state_for(pid: i32, start: u64) -> State {

@@ -131,8 +131,8 @@ fn failed_exec_leaves_no_zombie_and_no_orphan() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert_only_init(init, pid_ns, "exec that exited 3");
 
-    // The init was reparented to us when create's stage-1 exited: reap it before delete,
-    // which waits for the cgroup to empty.
+    // The init was reparented to us when create's stage-1 exited: reap it, leaving no zombie
+    // in this process.
     oci.ok(["kill", &id, "KILL"]);
     let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(init), None);
     drop(guard);

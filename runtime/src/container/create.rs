@@ -113,7 +113,7 @@ impl Progress {
         if let Some(cg) = &self.cgroup {
             pids.extend(cg.pids().unwrap_or_default());
         }
-        super::kill_and_wait(&pids);
+        super::kill_and_wait(&pids, self.cgroup.as_deref());
         if let Some(s1) = self.stage1 {
             let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(s1), None);
         }

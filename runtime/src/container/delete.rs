@@ -30,6 +30,11 @@ pub fn delete(root: &Path, id: &str, force: bool) -> Result<(), Error> {
 
 /// Kills whatever is left in the container, removes its cgroup and state, runs poststop.
 pub(crate) fn destroy(container: &Container) -> Result<(), Error> {
+    let cgroup = crate::cgroups::manager(
+        container.state.cgroups_path.as_deref(),
+        &container.state.id,
+        container.state.systemd_cgroup,
+    );
     let pids = super::container_pids(container);
     if !pids.is_empty() {
         if container.state.status == Status::Paused {
@@ -44,14 +49,9 @@ pub(crate) fn destroy(container: &Container) -> Result<(), Error> {
                 crate::logging::warn(&e.to_string());
             }
         }
-        super::kill_and_wait(&pids);
+        super::kill_and_wait(&pids, cgroup.as_deref().ok());
     }
-    let cgroup = crate::cgroups::manager(
-        container.state.cgroups_path.as_deref(),
-        &container.state.id,
-        container.state.systemd_cgroup,
-    )?;
-    cgroup.remove()?;
+    cgroup?.remove()?;
     crate::logging::debug(&format!("container {} cgroup removed", container.state.id));
     container.remove_dir()?;
     run_poststop(container);

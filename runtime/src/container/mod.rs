@@ -15,6 +15,7 @@ pub mod state;
 pub mod update;
 
 use crate::state::Status;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -54,7 +55,8 @@ impl Error {
     }
 }
 
-/// The host's pids in the container's cgroup, the init first (deduplicated).
+/// The host's pids in the container's cgroup, the init first when it is alive (deduplicated).
+/// An init that has exited but not yet left the cgroup is listed with the cgroup's pids.
 pub(crate) fn container_pids(c: &crate::state::Container) -> Vec<i32> {
     let mut pids = Vec::new();
     if c.init_alive() {
@@ -65,18 +67,31 @@ pub(crate) fn container_pids(c: &crate::state::Container) -> Vec<i32> {
         &c.state.id,
         c.state.systemd_cgroup,
     ) {
-        if let Ok(more) = mgr.pids() {
-            pids.extend(more.into_iter().filter(|p| *p != c.state.pid));
+        for pid in mgr.pids().unwrap_or_default() {
+            if !pids.contains(&pid) {
+                pids.push(pid);
+            }
         }
     }
     pids
 }
 
-/// SIGKILLs `pids` and waits (pidfds, no polling loop) until they are gone.
-pub(crate) fn kill_and_wait(pids: &[i32]) {
-    let pidfds: Vec<_> = pids
+/// How long [`kill_and_wait`] waits for the processes it killed.
+const KILL_WAIT: Duration = Duration::from_secs(10);
+/// The longest [`kill_and_wait`] sleeps on pidfds before it looks for processes that exited
+/// without their pidfd becoming readable.
+const STALL_CHECK: Duration = Duration::from_millis(100);
+
+/// SIGKILLs `pids` and waits until each has exited, so that `cgroup` (the container's, when
+/// there is one) can be removed. Their pidfds wake the wait as they die; only when none did
+/// for a while does it look for processes that have exited (see
+/// [`crate::state::ProcStat::has_exited`]) and left `cgroup`, whose pidfds may not become
+/// readable until some process outside the container reaps another: nothing of them is left
+/// to wait for.
+pub(crate) fn kill_and_wait(pids: &[i32], cgroup: Option<&dyn crate::cgroups::CgroupManager>) {
+    let mut procs: Vec<_> = pids
         .iter()
-        .filter_map(|p| crate::process::pidfd_open(*p))
+        .filter_map(|p| Some((*p, crate::process::pidfd_open(*p)?)))
         .collect();
     for pid in pids {
         let _ = nix::sys::signal::kill(
@@ -84,7 +99,25 @@ pub(crate) fn kill_and_wait(pids: &[i32]) {
             nix::sys::signal::Signal::SIGKILL,
         );
     }
-    if !crate::process::wait_pidfds(&pidfds, std::time::Duration::from_secs(10)) {
-        crate::logging::warn("some container processes did not die within 10s of SIGKILL");
+    let deadline = Instant::now() + KILL_WAIT;
+    let mut nap = Duration::from_millis(10);
+    while !procs.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            crate::logging::warn(&format!(
+                "some container processes did not die within {}s of SIGKILL",
+                KILL_WAIT.as_secs()
+            ));
+            return;
+        }
+        if crate::process::wait_some_exit(&mut procs, nap.min(left)) > 0 {
+            continue;
+        }
+        let listed = cgroup.and_then(|c| c.pids().ok()).unwrap_or_default();
+        procs.retain(|(pid, _)| {
+            let exited = crate::state::ProcStat::read(*pid).is_none_or(|s| s.has_exited());
+            !exited || listed.contains(pid)
+        });
+        nap = (nap * 2).min(STALL_CHECK);
     }
 }

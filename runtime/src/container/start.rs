@@ -36,7 +36,7 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
         let state = serde_json::to_string(&container.public(Status::Running))
             .map_err(|e| Error::Failed(e.to_string()))?;
         if let Err(e) = crate::hooks::run("poststart", poststart, state.as_bytes()) {
-            super::kill_and_wait(&[container.state.pid]);
+            super::kill_and_wait(&[container.state.pid], None);
             return Err(e.into());
         }
     }

@@ -83,42 +83,30 @@ pub fn pidfd_send_signal(
     }
 }
 
-/// Waits until every pid of `pidfds` has exited, or `timeout` passes. Returns whether all
-/// exited.
-pub fn wait_pidfds(pidfds: &[OwnedFd], timeout: std::time::Duration) -> bool {
+/// Waits up to `timeout` until at least one process of `procs` (pid, pidfd) exits, and drops
+/// every one that has (its pidfd is readable: pidfd_open(2), a zombie or reaped). Returns how
+/// many were dropped: 0 when the time passed with none exiting, or on a poll failure.
+pub fn wait_some_exit(procs: &mut Vec<(i32, OwnedFd)>, timeout: std::time::Duration) -> usize {
     use std::os::fd::AsRawFd;
-    let mut fds: Vec<libc::pollfd> = pidfds
+    let mut fds: Vec<libc::pollfd> = procs
         .iter()
-        .map(|f| libc::pollfd {
-            fd: f.as_raw_fd(),
+        .map(|(_, fd)| libc::pollfd {
+            fd: fd.as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
         })
         .collect();
-    let deadline = std::time::Instant::now() + timeout;
-    while fds.iter().any(|f| f.fd >= 0) {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        // SAFETY: fds is a valid array of pollfd for the call's duration.
-        let r = unsafe {
-            libc::poll(
-                fds.as_mut_ptr(),
-                fds.len() as libc::nfds_t,
-                left.as_millis().min(i32::MAX as u128) as i32,
-            )
-        };
-        if r < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-            return false;
-        }
-        for f in fds.iter_mut() {
-            if f.revents != 0 {
-                f.fd = -1; // poll ignores negative fds
-            }
-        }
+    let millis = timeout.as_millis().min(i32::MAX as u128) as i32;
+    // SAFETY: fds is a valid array of pollfd for the call's duration. EINTR counts as a
+    // timeout: the caller decides whether to wait again.
+    let r = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, millis) };
+    if r <= 0 {
+        return 0;
     }
-    true
+    let before = procs.len();
+    let mut ready = fds.iter().map(|f| f.revents != 0);
+    procs.retain(|_| !ready.next().unwrap_or(false));
+    before - procs.len()
 }
 
 /// "exited with status 3" / "killed by signal SIGKILL".

@@ -85,11 +85,17 @@ pub fn role_tag(s: &Snapshot, pid: u32) -> Option<String> {
     if let Some(sh) = s.shim(pid) {
         return Some(shim_label(sh));
     }
-    let c = s
+    if let Some(c) = s
         .containers
         .iter()
-        .find(|c| c.init_pid == Some(pid) && !c.pids.is_empty())?;
-    Some(format!("{} {}", container_name_short(c), c.status.as_str()))
+        .find(|c| c.init_pid == Some(pid) && !c.pids.is_empty())
+    {
+        return Some(format!("{} {}", container_name_short(c), c.status.as_str()));
+    }
+    // A member whose parent is not: what `exec` started (under the shim, or left to pid 1).
+    let c = s.container_of(pid)?;
+    let parent = s.process(pid)?.ppid;
+    (c.pids.binary_search(&parent).is_err()).then(|| format!("{} exec", container_name_short(c)))
 }
 
 /// Like [`container_name`] with the id shortened.

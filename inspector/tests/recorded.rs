@@ -53,6 +53,21 @@ fn containerd_shim_runc_containers() {
 }
 
 #[test]
+fn a_process_runc_exec_left_to_pid_1_is_the_containers() {
+    let s = load("runc-exec-detached");
+    let c = s.containers.iter().find(|c| c.id == "demo1").unwrap();
+    assert_eq!((c.shim_pid, c.init_pid), (None, Some(30786)));
+    // 31281's parent is pid 1, but it is in demo1's own pid and mount namespaces.
+    assert_eq!(s.process(31281).unwrap().ppid, 1);
+    assert_eq!(c.pids, vec![30786, 30791, 31281]);
+    let text = ocitop::dump::text(&s, false);
+    assert!(
+        text.contains("31281 sleep 999  ◆ runc demo1 exec"),
+        "the exec'd process is its own root, tagged:\n{text}"
+    );
+}
+
+#[test]
 fn podman_conmon_containers_share_net_and_ipc() {
     let s = load("containerd-podman");
     let app = s

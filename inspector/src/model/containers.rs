@@ -92,8 +92,12 @@ pub fn assemble(processes: &[Process], shims: &[Shim], states: Vec<StateEntry>) 
         }
         containers.push(from_shim(shim, &index));
     }
+    let host_pid_ns = super::namespaces::host(processes)
+        .get(&NsKind::Pid)
+        .copied();
+    let mut in_ns = None;
     for c in &mut containers {
-        c.pids = members(c, &index);
+        c.pids = members(c, &index, host_pid_ns, &mut in_ns, processes);
     }
     containers
         .sort_by(|a, b| (&a.runtime, &a.namespace, &a.id).cmp(&(&b.runtime, &b.namespace, &b.id)));
@@ -231,9 +235,34 @@ fn is_runtime_helper(p: &Process) -> bool {
     matches!(&*p.comm, "runc" | "crun" | "youki" | "ocirun")
 }
 
-/// The init's subtree, plus the subtrees of the shim's children that share the init's pid and
-/// mount namespaces (processes started by `exec`).
-fn members(c: &Container, index: &ProcIndex) -> Vec<u32> {
+/// Processes by their (pid, mount) namespaces.
+type ByNamespaces = HashMap<(u64, u64), Vec<u32>>;
+
+fn by_namespaces(processes: &[Process]) -> ByNamespaces {
+    let mut map = ByNamespaces::new();
+    for p in processes {
+        if let (Some(&pid), Some(&mnt)) = (
+            p.namespaces.get(&NsKind::Pid),
+            p.namespaces.get(&NsKind::Mnt),
+        ) {
+            map.entry((pid, mnt)).or_default().push(p.pid);
+        }
+    }
+    map
+}
+
+/// The init's subtree, plus every process in the init's pid and mount namespaces with its
+/// subtree (what `exec` started: under a shim it is the shim's child, after `runc exec -d` or
+/// `nsenter` it may be anyone's, often pid 1's). Where the container shares the host's pid
+/// namespace that would take in the host, so then only the shim's children in the init's
+/// namespaces count. `in_ns` is built on first need and kept for the other containers.
+fn members(
+    c: &Container,
+    index: &ProcIndex,
+    host_pid_ns: Option<u64>,
+    in_ns: &mut Option<ByNamespaces>,
+    processes: &[Process],
+) -> Vec<u32> {
     let Some(init_pid) = c.init_pid.filter(|_| c.status != Status::Stale) else {
         return Vec::new();
     };
@@ -241,12 +270,27 @@ fn members(c: &Container, index: &ProcIndex) -> Vec<u32> {
         return Vec::new();
     };
     let mut pids = index.subtree(init_pid);
+    let own = (
+        init.namespaces.get(&NsKind::Pid),
+        init.namespaces.get(&NsKind::Mnt),
+    );
+    let same_ns = |p: &Process| {
+        own.0.is_some()
+            && own.1.is_some()
+            && (
+                p.namespaces.get(&NsKind::Pid),
+                p.namespaces.get(&NsKind::Mnt),
+            ) == own
+    };
+    if let (Some(&pid_ns), Some(&mnt_ns)) = own {
+        if host_pid_ns.is_some_and(|host| host != pid_ns) {
+            let groups = in_ns.get_or_insert_with(|| by_namespaces(processes));
+            for &pid in groups.get(&(pid_ns, mnt_ns)).into_iter().flatten() {
+                pids.extend(index.subtree(pid));
+            }
+        }
+    }
     if let Some(shim) = c.shim_pid {
-        let same_ns = |p: &Process| {
-            [NsKind::Pid, NsKind::Mnt].iter().all(|k| {
-                p.namespaces.contains_key(k) && p.namespaces.get(k) == init.namespaces.get(k)
-            })
-        };
         for &child in index.children(shim) {
             if child != init_pid && index.get(child).is_some_and(same_ns) {
                 pids.extend(index.subtree(child));
@@ -262,6 +306,7 @@ fn members(c: &Container, index: &ProcIndex) -> Vec<u32> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     fn proc(pid: u32, ppid: u32, comm: &str, net: u64) -> Process {
         Process {
@@ -357,5 +402,39 @@ mod tests {
         assert_eq!(status("gone"), Status::Stale);
         assert_eq!(status("reused"), Status::Stale);
         assert_eq!(status("waiting"), Status::Created);
+    }
+
+    #[test]
+    fn an_exec_anyone_parents_is_a_member_where_the_container_has_its_own_pid_namespace() {
+        let state = |id: &str, pid: u32| StateEntry {
+            runtime: "runc".into(),
+            id: id.into(),
+            pid: Some(pid),
+            start_ticks: Some(100),
+            ..StateEntry::default()
+        };
+        // `runc exec -d` into container 50 (namespaces 5): once runc is gone, pid 1 is the
+        // parent of the exec'd 60, and of 61 which is in another mount namespace (nsenter -p).
+        let mut other_mnt = proc(61, 1, "sh", 5);
+        Arc::make_mut(&mut other_mnt.namespaces).insert(NsKind::Mnt, 6);
+        // Container 70 shares the host's pid namespace (1): pid 1's other children are not
+        // its members even in its mount namespace.
+        let mut host_pid = proc(70, 1, "sleep", 7);
+        Arc::make_mut(&mut host_pid.namespaces).insert(NsKind::Pid, 1);
+        let mut stranger = proc(80, 1, "sh", 7);
+        Arc::make_mut(&mut stranger.namespaces).insert(NsKind::Pid, 1);
+        let processes = vec![
+            proc(1, 0, "init", 1),
+            proc(50, 1, "sh", 5),
+            proc(60, 1, "sh", 5),
+            proc(62, 60, "top", 5),
+            other_mnt,
+            host_pid,
+            stranger,
+        ];
+        let cs = assemble(&processes, &[], vec![state("a", 50), state("b", 70)]);
+        let pids = |id: &str| cs.iter().find(|c| c.id == id).unwrap().pids.clone();
+        assert_eq!(pids("a"), [50, 60, 62]);
+        assert_eq!(pids("b"), [70]);
     }
 }

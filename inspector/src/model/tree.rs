@@ -47,35 +47,27 @@ pub fn rows(s: &Snapshot, opts: &TreeOptions) -> Vec<Row> {
         .and_then(|id| s.containers.iter().find(|c| c.id == id));
     // The processes the view is about.
     let mut scope: HashSet<u32> = HashSet::new();
-    let mut roots: Vec<u32> = Vec::new();
     if let Some(c) = followed {
         scope.extend(c.pids.iter().copied());
         scope.extend(c.shim_pid);
-        roots.extend(c.shim_pid.or(c.init_pid.filter(|_| !c.pids.is_empty())));
     } else if opts.show_host {
         scope.extend(s.processes.iter().map(|p| p.pid));
-        roots.extend(
-            s.processes
-                .iter()
-                .filter(|p| index.get(p.ppid).is_none())
-                .map(|p| p.pid),
-        );
     } else {
         for shim in &s.shims {
             scope.extend(index.subtree(shim.pid));
-            roots.push(shim.pid);
         }
         for c in &s.containers {
             scope.extend(c.pids.iter().copied());
-            if let Some(init) = c.init_pid.filter(|_| !c.pids.is_empty()) {
-                let parent_in_scope = index.get(init).is_some_and(|p| scope.contains(&p.ppid));
-                if !parent_in_scope && !roots.contains(&init) {
-                    roots.push(init);
-                }
-            }
         }
-        roots.sort_unstable();
     }
+    // Each tree starts at a process whose parent is out of view: a shim, an init started by
+    // a runtime that has gone, a process `exec` left to pid 1, or pid 1 itself.
+    let mut roots: Vec<u32> = scope
+        .iter()
+        .copied()
+        .filter(|&pid| index.get(pid).is_some_and(|p| !scope.contains(&p.ppid)))
+        .collect();
+    roots.sort_unstable();
     // The filter keeps matches and their ancestors.
     let visible: Option<HashSet<u32>> = opts.filter.as_deref().filter(|f| !f.is_empty()).map(|f| {
         let mut keep = HashSet::new();

@@ -1,6 +1,8 @@
 //! End to end: start a real container with runc (`runc spec` config, busybox-static rootfs in
 //! a temp bundle, `runc run -d`) and find it in `ocitop --json` with its own namespaces and
-//! its cgroup. Needs root and runc; the container is always deleted.
+//! its cgroup, and follow one with a live collector as the TUI does (refreshes that carry over
+//! what cannot have changed) through exec and delete. Needs root and runc; the containers are
+//! always deleted.
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
@@ -35,12 +37,8 @@ fn skip_reason() -> Option<&'static str> {
     None
 }
 
-#[test]
-fn ocitop_json_finds_a_runc_container() {
-    if let Some(reason) = skip_reason() {
-        eprintln!("skipped: {reason}");
-        return;
-    }
+/// A bundle from `runc spec` with a busybox rootfs, running `sleep 600 & exec sleep 601`.
+fn bundle() -> tempfile::TempDir {
     let bundle = tempfile::tempdir().unwrap();
     let rootfs = bundle.path().join("rootfs");
     std::fs::create_dir_all(rootfs.join("bin")).unwrap();
@@ -59,25 +57,38 @@ fn ocitop_json_finds_a_runc_container() {
     config["process"]["terminal"] = Value::Bool(false);
     config["process"]["args"] = serde_json::json!(["sh", "-c", "sleep 600 & exec sleep 601"]);
     std::fs::write(&config_path, config.to_string()).unwrap();
+    bundle
+}
 
-    let id = format!("ocitop-e2e-{}", std::process::id());
-    let _cleanup = Container(id.clone());
-    // The container inherits runc's stdio: give it a file, not a pipe nobody would close.
-    let log = bundle.path().join("runc.log");
+/// `runc ARGS...` with the container's stdio on files in the bundle (a container inherits
+/// runc's stdio: not a pipe nobody would close); panics with runc's stderr if it fails.
+fn runc(bundle: &Path, args: &[&str]) {
+    let err = bundle.join(format!("runc-{}.err", args[0]));
     let status = Command::new(RUNC)
-        .args(["run", "--detach", "--bundle"])
-        .arg(bundle.path())
-        .arg(&id)
+        .args(args)
         .stdin(std::process::Stdio::null())
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(std::fs::File::create(bundle.path().join("runc.err")).unwrap())
+        .stdout(std::fs::File::create(bundle.join(format!("runc-{}.out", args[0]))).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
         .status()
         .unwrap();
     assert!(
         status.success(),
-        "runc run: {}",
-        std::fs::read_to_string(bundle.path().join("runc.err")).unwrap_or_default()
+        "runc {args:?}: {}",
+        std::fs::read_to_string(&err).unwrap_or_default()
     );
+}
+
+#[test]
+fn ocitop_json_finds_a_runc_container() {
+    if let Some(reason) = skip_reason() {
+        eprintln!("skipped: {reason}");
+        return;
+    }
+    let bundle = bundle();
+    let id = format!("ocitop-e2e-{}", std::process::id());
+    let _cleanup = Container(id.clone());
+    let dir = bundle.path().to_str().unwrap();
+    runc(bundle.path(), &["run", "--detach", "--bundle", dir, &id]);
     let state: Value = serde_json::from_slice(
         &Command::new(RUNC)
             .args(["state", &id])
@@ -144,16 +155,7 @@ fn ocitop_json_finds_a_runc_container() {
     // A second one only created (its init waits on runc's exec.fifo): created, not running.
     let waiting = format!("{id}-created");
     let _cleanup_waiting = Container(waiting.clone());
-    let status = Command::new(RUNC)
-        .args(["create", "--bundle"])
-        .arg(bundle.path())
-        .arg(&waiting)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::fs::File::create(bundle.path().join("create.out")).unwrap())
-        .stderr(std::fs::File::create(bundle.path().join("create.err")).unwrap())
-        .status()
-        .unwrap();
-    assert!(status.success(), "runc create failed");
+    runc(bundle.path(), &["create", "--bundle", dir, &waiting]);
     let out = Command::new(env!("CARGO_BIN_EXE_ocitop"))
         .arg("--json")
         .output()
@@ -175,6 +177,80 @@ fn ocitop_json_finds_a_runc_container() {
         .unwrap()
         .iter()
         .all(|c| c["id"] != id.as_str()));
+}
+
+#[test]
+fn a_live_collector_follows_a_runc_container() {
+    use ocitop::collect::{Collector, Roots};
+    use ocitop::model::Snapshot;
+    if let Some(reason) = skip_reason() {
+        eprintln!("skipped: {reason}");
+        return;
+    }
+    let mut live = Collector::new(Roots::default());
+    let first = live.snapshot().unwrap();
+    let bundle = bundle();
+    let id = format!("ocitop-live-{}", std::process::id());
+    let _cleanup = Container(id.clone());
+    let dir = bundle.path().to_str().unwrap();
+    runc(bundle.path(), &["run", "--detach", "--bundle", dir, &id]);
+    assert!(first.containers.iter().all(|c| c.id != id));
+
+    // Refreshes until the container has `n` processes and its init has exec'd from the shell
+    // to `sleep 601` (same pid, new image: a refresh must notice).
+    let mut until = |n: usize| -> Snapshot {
+        for _ in 0..50 {
+            let s = live.snapshot().unwrap();
+            let done = s.containers.iter().any(|c| {
+                let init = c.init_pid.and_then(|p| s.process(p));
+                c.id == id
+                    && c.pids.len() == n
+                    && init.is_some_and(|p| p.cmdline.join(" ") == "sleep 601")
+            });
+            if done {
+                return s;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("container {id} never had {n} processes and an exec'd init in a refresh");
+    };
+    let s = until(2);
+    let c = s.containers.iter().find(|c| c.id == id).unwrap();
+    // What a refresh says is what a first snapshot (`--json`) says.
+    let cold = Collector::new(Roots::default()).snapshot().unwrap();
+    let same = cold.containers.iter().find(|c| c.id == id).unwrap();
+    assert_eq!(
+        (&c.pids, &c.namespaces, &c.cgroup),
+        (&same.pids, &same.namespaces, &same.cgroup)
+    );
+    let init = s.process(c.init_pid.unwrap()).unwrap();
+    assert!(
+        !init.carried_over,
+        "a container's processes are read every refresh"
+    );
+
+    // `runc exec -d`: once runc is gone, the exec'd process is not the init's descendant, but
+    // it is in the container's namespaces.
+    runc(bundle.path(), &["exec", "--detach", &id, "sleep", "602"]);
+    let s = until(3);
+    let c = s.containers.iter().find(|c| c.id == id).unwrap();
+    let exec = c
+        .pids
+        .iter()
+        .filter_map(|&p| s.process(p))
+        .find(|p| p.cmdline.iter().any(|a| a == "602"))
+        .expect("the exec'd process is a member");
+    assert_eq!(exec.namespaces, init.namespaces);
+
+    // Deleted: gone from the next refresh.
+    drop(_cleanup);
+    let s = live.snapshot().unwrap();
+    assert!(s.containers.iter().all(|c| c.id != id));
+    // Its init is gone, or a zombie its parent (pid 1 here) has not reaped yet.
+    let left = s
+        .process(init.pid)
+        .filter(|p| p.start_ticks == init.start_ticks);
+    assert!(left.is_none_or(|p| p.state == 'Z'), "{left:?}");
 }
 
 fn find<'a>(snap: &'a Value, id: &str) -> &'a Value {

@@ -87,7 +87,16 @@ pub fn assemble(processes: &[Process], shims: &[Shim], states: Vec<StateEntry>) 
         containers.push(from_state(state, &index, shims, &shim_by_pid));
     }
     for shim in shims {
-        if containers.iter().any(|c| c.shim_pid == Some(shim.pid)) {
+        // A shim naming a container already known holds it already, or is one of its exec
+        // sessions (podman starts a conmon per `podman exec`, with the container's id).
+        let known = |c: &Container| {
+            c.shim_pid == Some(shim.pid)
+                || shim.id.as_deref() == Some(c.id.as_str())
+                    && (shim.namespace.is_none()
+                        || c.namespace.is_none()
+                        || shim.namespace == c.namespace)
+        };
+        if containers.iter().any(known) {
             continue;
         }
         containers.push(from_shim(shim, &index));
@@ -372,6 +381,37 @@ mod tests {
         assert_eq!(kata.runtime, "kata");
         assert_eq!(kata.init_pid, None);
         assert_eq!(kata.status, Status::Unknown);
+    }
+
+    #[test]
+    fn a_conmon_per_exec_session_is_not_another_container() {
+        // podman run: conmon 10 → init 12; podman exec: conmon 20 (same -c id) → 22.
+        let processes = vec![
+            proc(1, 0, "init", 1),
+            proc(10, 1, "conmon", 1),
+            proc(12, 10, "sleep", 2),
+            proc(20, 1, "conmon", 1),
+            proc(22, 20, "sh", 2),
+        ];
+        let shims = vec![
+            shim(10, ShimKind::Conmon, "abc"),
+            shim(20, ShimKind::Conmon, "abc"),
+        ];
+        let cs = assemble(&processes, &shims, Vec::new());
+        assert_eq!(cs.len(), 1, "{cs:?}");
+        assert_eq!((cs[0].shim_pid, cs[0].init_pid), (Some(10), Some(12)));
+        assert_eq!(cs[0].pids, vec![12, 22]);
+        // The same with the runtime's state dir visible.
+        let state = StateEntry {
+            runtime: "runc".into(),
+            id: "abc".into(),
+            pid: Some(12),
+            start_ticks: Some(100),
+            ..StateEntry::default()
+        };
+        let cs = assemble(&processes, &shims, vec![state]);
+        assert_eq!(cs.len(), 1, "{cs:?}");
+        assert_eq!(cs[0].pids, vec![12, 22]);
     }
 
     #[test]

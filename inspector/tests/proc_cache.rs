@@ -26,6 +26,8 @@ struct Proc<'a> {
     net: u64,
     arg: &'a str,
     cgroup: &'a str,
+    /// Fields 26, 28 and 48 of stat: where the image's code, stack and arguments are.
+    image: [u64; 3],
 }
 
 impl Default for Proc<'_> {
@@ -39,6 +41,7 @@ impl Default for Proc<'_> {
             net: 1,
             arg: "sleep",
             cgroup: "/a",
+            image: [0x5000, 0x7ff0, 0x7fe0],
         }
     }
 }
@@ -46,11 +49,20 @@ impl Default for Proc<'_> {
 fn write_proc(root: &Path, p: Proc) {
     let dir = root.join(p.pid.to_string());
     std::fs::create_dir_all(dir.join("ns")).unwrap();
+    // Fields 1-24 as proc(5) lists them, then 25-52 zero but for the image's three.
+    let mut tail = [0u64; 28];
+    (tail[1], tail[3], tail[23]) = (p.image[0], p.image[1], p.image[2]);
+    let tail: Vec<String> = tail.iter().map(u64::to_string).collect();
     std::fs::write(
         dir.join("stat"),
         format!(
-            "{} ({}) {} {} 42 42 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 {} 0 0\n",
-            p.pid, p.comm, p.state, p.ppid, p.start
+            "{} ({}) {} {} 42 42 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 {} 0 0 {}\n",
+            p.pid,
+            p.comm,
+            p.state,
+            p.ppid,
+            p.start,
+            tail.join(" ")
         ),
     )
     .unwrap();
@@ -131,6 +143,20 @@ fn cache_follows_the_process_image() {
     assert_eq!(
         (p.cmdline[0].as_str(), p.namespaces[&NsKind::Net]),
         ("sleep", 2)
+    );
+
+    // exec of the same program: same comm, but the image is mapped elsewhere.
+    write_proc(
+        root,
+        Proc {
+            image: [0x6000, 0x7ff8, 0x7fe8],
+            ..init("sleep", 100, 5, "sleep-again", "/b")
+        },
+    );
+    let p = &r.read_all().unwrap()[0];
+    assert_eq!(
+        (p.cmdline[0].as_str(), p.namespaces[&NsKind::Net]),
+        ("sleep-again", 5)
     );
 
     // pid reuse: a new start time, read again.

@@ -14,8 +14,9 @@
 //!   to a new process since it was read ([`pid_alloc`]), and one whose parent is gone or may
 //!   be new (it was re-parented) get their stat read;
 //! - in both cases the command line, namespaces and ids (and cgroup, where not read) are kept
-//!   while the process image is the same (pid, start time and comm: an exec, which runtimes and
-//!   nsenter do right after setns/unshare, changes the comm), else everything is read;
+//!   while the process image is the same (pid, start time, comm and where the kernel put its
+//!   code, stack and arguments: an exec, which runtimes and nsenter do right after
+//!   setns/unshare, maps a new image), else everything is read;
 //! - any other process is carried over as it was ([`Process::carried_over`]): the kernel
 //!   cannot have given its pid to anyone else, so it is still that process.
 //!
@@ -69,7 +70,7 @@ pub struct ProcReader {
     /// One per reader thread, kept between passes.
     readers: Vec<Reader>,
     /// Every process of the previous pass, sorted by pid.
-    known: Vec<Process>,
+    known: Vec<Known>,
     /// The pid allocator's cursor when the previous pass started.
     cursor: Option<Cursor>,
     /// The pids the previous pass listed.
@@ -77,6 +78,29 @@ pub struct ProcReader {
     passes: u64,
     page_kib: u64,
     clock_ticks: u64,
+}
+
+/// Where the kernel mapped a process image: its code, stack and arguments (fields 26, 28
+/// and 48 of /proc/PID/stat). An exec maps a new image, at new addresses wherever address
+/// space randomisation is on, and at new argument addresses whenever the arguments differ:
+/// with the comm, it tells an exec even of the same program. Zeros where the kernel hides
+/// them (no ptrace access to the process) or is too old to show them.
+pub type Image = [u64; 3];
+
+/// A process of the previous pass and where its image was.
+#[derive(Clone)]
+struct Known {
+    process: Process,
+    image: Image,
+}
+
+impl Known {
+    /// Whether `stat` describes the same process image.
+    fn same_image(&self, stat: &Stat) -> bool {
+        self.process.start_ticks == stat.start_ticks
+            && *self.process.comm == *stat.comm
+            && self.image == stat.image
+    }
 }
 
 /// The fields of /proc/PID/stat ocitop uses.
@@ -91,6 +115,7 @@ pub struct Stat {
     pub start_ticks: u64,
     /// Field 24: resident set size in pages.
     pub rss_pages: u64,
+    pub image: Image,
 }
 
 /// The fields of /proc/PID/status ocitop uses.
@@ -107,9 +132,9 @@ enum Plan<'a> {
     Full,
     /// Read stat (and cgroup if `cgroup`); keep the rest of `known` if it is the same process
     /// image.
-    Live { known: &'a Process, cgroup: bool },
+    Live { known: &'a Known, cgroup: bool },
     /// Carry `known` over unread.
-    Keep(&'a Process),
+    Keep(&'a Known),
 }
 
 impl ProcReader {
@@ -164,46 +189,50 @@ impl ProcReader {
         let mut read = Vec::new();
         let mut out = Vec::with_capacity(pids.len());
         for &pid in &pids {
-            while known_iter.next_if(|p| p.pid < pid).is_some() {}
-            let plan = match known_iter.next_if(|p| p.pid == pid) {
+            while known_iter.next_if(|k| k.process.pid < pid).is_some() {}
+            let plan = match known_iter.next_if(|k| k.process.pid == pid) {
                 None => Plan::Full,
                 Some(_) if u64::from(pid) % REREAD_EVERY == slot => Plan::Full,
-                Some(p)
+                Some(k)
                     if watch.closely(pid)
-                        || young_from.is_none_or(|from| p.start_ticks >= from) =>
+                        || young_from.is_none_or(|from| k.process.start_ticks >= from) =>
                 {
                     Plan::Live {
-                        known: p,
+                        known: k,
                         cgroup: true,
                     }
                 }
-                Some(p)
+                Some(k)
                     if watch.stat_of_all
                         || window.may_be_new(pid)
-                        || !listed(p.ppid)
-                        || window.may_be_new(p.ppid) =>
+                        || !listed(k.process.ppid)
+                        || window.may_be_new(k.process.ppid) =>
                 {
                     Plan::Live {
-                        known: p,
+                        known: k,
                         cgroup: false,
                     }
                 }
-                Some(p) => Plan::Keep(p),
+                Some(k) => Plan::Keep(k),
             };
             match plan {
-                Plan::Keep(p) => out.push(Process {
-                    carried_over: true,
-                    ..p.clone()
+                Plan::Keep(k) => out.push(Known {
+                    process: Process {
+                        carried_over: true,
+                        ..k.process.clone()
+                    },
+                    image: k.image,
                 }),
                 _ => read.push((pid, plan)),
             }
         }
         out.extend(read_many(&root, &read, self.page_kib, &mut self.readers));
-        out.sort_unstable_by_key(|p| p.pid);
-        self.known = out.clone();
+        out.sort_unstable_by_key(|k| k.process.pid);
+        let processes = out.iter().map(|k| k.process.clone()).collect();
+        self.known = out;
         self.listed = pids;
         self.cursor = started;
-        Ok(out)
+        Ok(processes)
     }
 
     /// The numeric entries of the proc root, sorted.
@@ -228,7 +257,9 @@ impl ProcReader {
     pub fn read(&mut self, pid: u32) -> Option<Process> {
         let root = open_dir(&self.root).ok()?;
         let page_kib = self.page_kib;
-        reader(&mut self.readers, 0).read_one(&root, pid, Plan::Full, page_kib)
+        reader(&mut self.readers, 0)
+            .read_one(&root, pid, Plan::Full, page_kib)
+            .map(|k| k.process)
     }
 
     /// Clock ticks since boot, from the first field of /proc/uptime.
@@ -249,7 +280,7 @@ fn read_many(
     plans: &[(u32, Plan)],
     page_kib: u64,
     readers: &mut Vec<Reader>,
-) -> Vec<Process> {
+) -> Vec<Known> {
     let threads = if plans.len() >= PARALLEL_FROM {
         std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
     } else {
@@ -324,7 +355,7 @@ impl Reader {
     /// Reads one process as planned. Every file is opened relative to one handle on the pid
     /// directory, so all of them describe the same process even if the pid is reused
     /// meanwhile (they then fail with ESRCH instead).
-    fn read_one(&mut self, root: &OwnedFd, pid: u32, plan: Plan, page_kib: u64) -> Option<Process> {
+    fn read_one(&mut self, root: &OwnedFd, pid: u32, plan: Plan, page_kib: u64) -> Option<Known> {
         let dir = openat(
             root.as_fd(),
             pid.to_string().as_str(),
@@ -338,20 +369,20 @@ impl Reader {
             Plan::Keep(known) => (Some(known), false),
             Plan::Full => (None, true),
         };
-        let known = known.filter(|k| k.start_ticks == stat.start_ticks && *k.comm == *stat.comm);
+        let known = known.filter(|k| k.same_image(&stat));
         let cgroups = match known {
-            Some(k) if !read_cgroup => k.cgroups.clone(),
+            Some(k) if !read_cgroup => k.process.cgroups.clone(),
             _ => self.cgroups(&dir),
         };
-        if let Some(k) = known {
+        let image = stat.image;
+        if let Some(Known { process: k, .. }) = known {
             let status = Status {
                 uids: k.uids,
                 gids: k.gids,
             };
             let (cmdline, namespaces) = (k.cmdline.clone(), k.namespaces.clone());
-            return Some(process(
-                stat, status, cmdline, cgroups, namespaces, page_kib,
-            ));
+            let process = process(stat, status, cmdline, cgroups, namespaces, page_kib);
+            return Some(Known { process, image });
         }
         let status = self
             .buf
@@ -365,9 +396,8 @@ impl Reader {
             .unwrap_or_default()
             .into();
         let namespaces = self.namespaces(&dir);
-        Some(process(
-            stat, status, cmdline, cgroups, namespaces, page_kib,
-        ))
+        let process = process(stat, status, cmdline, cgroups, namespaces, page_kib);
+        Some(Known { process, image })
     }
 
     /// /proc/PID/cgroup, the shared copy of these lines.
@@ -511,6 +541,7 @@ pub fn parse_stat(buf: &[u8]) -> Option<Stat> {
         threads: num(20)? as u32,
         start_ticks: num(22)?,
         rss_pages: num(24)?,
+        image: [26, 28, 48].map(|n| num(n).unwrap_or(0)),
     })
 }
 
@@ -597,6 +628,21 @@ mod tests {
         assert_eq!(s.cpu_ticks, 11);
         assert_eq!(s.threads, 3);
         assert_eq!(s.start_ticks, 12345);
+    }
+
+    #[test]
+    fn stat_image_fields() {
+        // A whole stat line of a shell (kernel 6.18): startcode, startstack and arg_start.
+        let line = b"4242 (sh) S 1 4242 4242 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 8000 \
+            2600000 300 18446744073709551615 94558470000640 94558470647221 140727000000000 0 0 \
+            0 65536 4 1 1 0 0 17 1 0 0 0 0 0 94558470700000 94558470720000 94558490000000 \
+            140727000002000 140727000002020 140727000002020 140727000004000 0\n";
+        let s = parse_stat(line).unwrap();
+        assert_eq!(s.start_ticks, 8000);
+        assert_eq!(s.image, [94558470000640, 140727000000000, 140727000002000]);
+        // An older or hiding kernel: zeros, and the image check falls back to comm and start.
+        let short = b"42 (a (b) c) S 7 42 42 0 -1 4194560 1 0 0 0 5 6 0 0 20 0 3 0 12345 1 2 \n";
+        assert_eq!(parse_stat(short).unwrap().image, [0, 0, 0]);
     }
 
     #[test]

@@ -114,10 +114,8 @@ pub fn record(s: &Snapshot, roots: &Roots, dest: &Path) -> Result<(), RecordErro
             }
         }
     }
-    let mut state_dirs: Vec<&str> = state::RUNTIME_DIRS.iter().map(|(_, d, _)| *d).collect();
-    state_dirs.push(state::CONTAINERD_RUNC_DIR);
-    for dir in state_dirs {
-        copy_tree(&roots.state.join(dir), &dest.join("state").join(dir))?;
+    for r in state::runtime_roots(&roots.state) {
+        copy_tree(&roots.state.join(&r.dir), &dest.join("state").join(&r.dir))?;
     }
     Ok(())
 }

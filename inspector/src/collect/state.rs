@@ -1,5 +1,7 @@
-//! Reading the runtimes' state dirs under an injectable state root: ocirun, runc, crun, youki
-//! and containerd's runc root. Every format is read leniently from untyped JSON (a field of an
+//! Reading the runtimes' state dirs under an injectable state root: ocirun, runc, crun and
+//! youki at their default roots (`/run/NAME`, and `/run/user/UID/NAME` for rootless ones, as
+//! `$XDG_RUNTIME_DIR/NAME`), containerd's runc roots (`/run/containerd/runc/NS`) and dockerd's
+//! (`/run/docker/runtime-NAME/NS`: dockerd passes `--root` there for each configured runtime). Every format is read leniently from untyped JSON (a field of an
 //! unexpected type is unknown, not an error), because each runtime writes its own shape:
 //!
 //! - OCI state (`runtime.md "State"`): `id`, `pid`, `status`, `bundle`, `annotations` — ocirun
@@ -13,7 +15,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The state dirs ocitop scans, relative to the state root: (runtime, dir, state file).
+/// The runtimes ocitop knows, with their default root and the name of their state file:
+/// (runtime, root under the state root, state file).
 pub const RUNTIME_DIRS: &[(&str, &str, &str)] = &[
     ("ocirun", "run/ocirun", "state.json"),
     ("runc", "run/runc", "state.json"),
@@ -24,33 +27,98 @@ pub const RUNTIME_DIRS: &[(&str, &str, &str)] = &[
 /// containerd's runc root holds one directory per containerd namespace, each a runc root.
 pub const CONTAINERD_RUNC_DIR: &str = "run/containerd/runc";
 
+/// Where dockerd keeps one root per runtime it drives (`runtime-runc`, `runtime-NAME`), each
+/// holding one directory per containerd namespace (`moby`).
+pub const DOCKER_DIR: &str = "run/docker";
+
+/// Where rootless runtimes keep their roots: `$XDG_RUNTIME_DIR` is `/run/user/UID`.
+pub const USER_DIR: &str = "run/user";
+
+/// One runtime root to scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeRoot {
+    pub runtime: String,
+    /// The containerd namespace the root is for, if it is one of containerd's or dockerd's.
+    pub namespace: Option<String>,
+    /// Relative to the state root.
+    pub dir: std::path::PathBuf,
+    /// The state file in each container's directory.
+    pub file: &'static str,
+}
+
+/// Every runtime root present under the state root, in a stable order.
+pub fn runtime_roots(state_root: &Path) -> Vec<RuntimeRoot> {
+    let root = |runtime: &str, namespace: Option<String>, dir: std::path::PathBuf| RuntimeRoot {
+        file: state_file(runtime),
+        runtime: runtime.to_string(),
+        namespace,
+        dir,
+    };
+    let mut roots: Vec<RuntimeRoot> = RUNTIME_DIRS
+        .iter()
+        .map(|(runtime, dir, _)| root(runtime, None, dir.into()))
+        .collect();
+    for uid in subdirs(&state_root.join(USER_DIR)) {
+        for (runtime, dir, _) in RUNTIME_DIRS {
+            let name = dir.rsplit('/').next().unwrap_or(dir);
+            roots.push(root(
+                runtime,
+                None,
+                Path::new(USER_DIR).join(&uid).join(name),
+            ));
+        }
+    }
+    for ns in subdirs(&state_root.join(CONTAINERD_RUNC_DIR)) {
+        let dir = Path::new(CONTAINERD_RUNC_DIR).join(&ns);
+        roots.push(root("runc", Some(ns), dir));
+    }
+    for name in subdirs(&state_root.join(DOCKER_DIR)) {
+        let Some(runtime) = name.strip_prefix("runtime-") else {
+            continue;
+        };
+        for ns in subdirs(&state_root.join(DOCKER_DIR).join(&name)) {
+            let dir = Path::new(DOCKER_DIR).join(&name).join(&ns);
+            roots.push(root(runtime, Some(ns), dir));
+        }
+    }
+    roots.retain(|r| state_root.join(&r.dir).is_dir());
+    roots
+}
+
+/// The state file name a runtime writes: crun's is `status`, the others' `state.json`.
+fn state_file(runtime: &str) -> &'static str {
+    RUNTIME_DIRS
+        .iter()
+        .find(|(name, _, _)| *name == runtime)
+        .map_or("state.json", |(_, _, file)| *file)
+}
+
+/// The names of the directories in `dir`, sorted; none if it cannot be read.
+fn subdirs(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// Every container state file under the state root; unreadable ones become warnings.
 pub fn read_all(state_root: &Path, warnings: &mut Vec<String>) -> Vec<StateEntry> {
     let mut entries = Vec::new();
-    for (runtime, dir, file) in RUNTIME_DIRS {
+    for r in runtime_roots(state_root) {
         scan_root(
-            &state_root.join(dir),
-            runtime,
-            None,
-            file,
+            &state_root.join(&r.dir),
+            &r.runtime,
+            r.namespace.as_deref(),
+            r.file,
             &mut entries,
             warnings,
         );
-    }
-    if let Ok(namespaces) = std::fs::read_dir(state_root.join(CONTAINERD_RUNC_DIR)) {
-        let mut namespaces: Vec<_> = namespaces.filter_map(|e| e.ok()).collect();
-        namespaces.sort_by_key(|e| e.file_name());
-        for ns in namespaces {
-            let name = ns.file_name().to_string_lossy().into_owned();
-            scan_root(
-                &ns.path(),
-                "runc",
-                Some(&name),
-                "state.json",
-                &mut entries,
-                warnings,
-            );
-        }
     }
     entries
 }
@@ -72,7 +140,13 @@ fn scan_root(
         .collect();
     dirs.sort_by_key(|e| e.file_name());
     for dir in dirs {
-        let path = dir.path().join(file);
+        let mut path = dir.path().join(file);
+        let mut runtime = runtime;
+        // containerd's runc shim passes its root to whatever binary it is set to run: crun
+        // writes its `status` file there.
+        if namespace.is_some() && !path.exists() && dir.path().join("status").exists() {
+            (path, runtime) = (dir.path().join("status"), "crun");
+        }
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             // A dir without a state file is a container being created or deleted right now.
@@ -186,6 +260,69 @@ fn number(v: &Value, keys: &[&str]) -> Option<u64> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn default_rootless_containerd_and_docker_roots() {
+        let tmp = tempfile::tempdir().unwrap();
+        let put = |dir: &str, file: &str, text: &str| {
+            let d = tmp.path().join(dir);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join(file), text).unwrap();
+        };
+        let runc = r#"{"id": "ID", "init_process_pid": 10, "init_process_start": 5}"#;
+        put("run/runc/a", "state.json", &runc.replace("ID", "a"));
+        // Rootless podman's crun ($XDG_RUNTIME_DIR/crun) and runc.
+        put("run/user/1000/crun/b", "status", r#"{"pid": 11}"#);
+        put(
+            "run/user/1000/runc/c",
+            "state.json",
+            &runc.replace("ID", "c"),
+        );
+        // containerd's runc shim driving crun: crun's status file in the runc root.
+        put("run/containerd/runc/k8s.io/d", "status", r#"{"pid": 12}"#);
+        // dockerd: one root per runtime, one dir per containerd namespace.
+        put(
+            "run/docker/runtime-runc/moby/e",
+            "state.json",
+            &runc.replace("ID", "e"),
+        );
+        put("run/docker/runtime-crun/moby/f", "status", r#"{"pid": 13}"#);
+        std::fs::create_dir_all(tmp.path().join("run/docker/containerd")).unwrap();
+
+        let dirs: Vec<String> = runtime_roots(tmp.path())
+            .iter()
+            .map(|r| format!("{} {}", r.runtime, r.dir.display()))
+            .collect();
+        assert_eq!(
+            dirs,
+            [
+                "runc run/runc",
+                "runc run/user/1000/runc",
+                "crun run/user/1000/crun",
+                "runc run/containerd/runc/k8s.io",
+                "crun run/docker/runtime-crun/moby",
+                "runc run/docker/runtime-runc/moby",
+            ]
+        );
+        let mut warnings = Vec::new();
+        let found: Vec<(String, String, Option<String>)> = read_all(tmp.path(), &mut warnings)
+            .into_iter()
+            .map(|e| (e.runtime, e.id, e.namespace))
+            .collect();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let moby = || Some("moby".to_string());
+        assert_eq!(
+            found,
+            [
+                ("runc".into(), "a".into(), None),
+                ("runc".into(), "c".into(), None),
+                ("crun".into(), "b".into(), None),
+                ("crun".into(), "d".into(), Some("k8s.io".into())),
+                ("crun".into(), "f".into(), moby()),
+                ("runc".into(), "e".into(), moby()),
+            ]
+        );
+    }
 
     #[test]
     fn runc_shape() {

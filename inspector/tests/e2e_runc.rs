@@ -24,6 +24,16 @@ impl Drop for Container {
     }
 }
 
+/// A child process killed (if still running) and waited for however the test ends.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn skip_reason() -> Option<&'static str> {
     if !nix::unistd::geteuid().is_root() {
         return Some("needs root");
@@ -196,25 +206,30 @@ fn a_live_collector_follows_a_runc_container() {
     runc(bundle.path(), &["run", "--detach", "--bundle", dir, &id]);
     assert!(first.containers.iter().all(|c| c.id != id));
 
-    // Refreshes until the container has `n` processes and its init has exec'd from the shell
-    // to `sleep 601` (same pid, new image: a refresh must notice).
-    let mut until = |n: usize| -> Snapshot {
+    // Refreshes until the container's processes run exactly `commands`: the shell forks
+    // `sleep 600`, then execs `sleep 601` on its own pid, and `runc exec` starts as runc's init
+    // before it execs: a refresh must notice each new image.
+    let mut until = |commands: &[&str]| -> Snapshot {
         for _ in 0..50 {
             let s = live.snapshot().unwrap();
-            let done = s.containers.iter().any(|c| {
-                let init = c.init_pid.and_then(|p| s.process(p));
-                c.id == id
-                    && c.pids.len() == n
-                    && init.is_some_and(|p| p.cmdline.join(" ") == "sleep 601")
+            let running = s.containers.iter().find(|c| c.id == id).map(|c| {
+                let mut running: Vec<String> = c
+                    .pids
+                    .iter()
+                    .filter_map(|&p| s.process(p))
+                    .map(|p| p.cmdline.join(" "))
+                    .collect();
+                running.sort();
+                running
             });
-            if done {
+            if running.is_some_and(|r| r == commands) {
                 return s;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        panic!("container {id} never had {n} processes and an exec'd init in a refresh");
+        panic!("container {id} never ran {commands:?} in a refresh");
     };
-    let s = until(2);
+    let s = until(&["sleep 600", "sleep 601"]);
     let c = s.containers.iter().find(|c| c.id == id).unwrap();
     // What a refresh says is what a first snapshot (`--json`) says.
     let cold = Collector::new(Roots::default()).snapshot().unwrap();
@@ -229,10 +244,18 @@ fn a_live_collector_follows_a_runc_container() {
         "a container's processes are read every refresh"
     );
 
-    // `runc exec -d`: once runc is gone, the exec'd process is not the init's descendant, but
-    // it is in the container's namespaces.
-    runc(bundle.path(), &["exec", "--detach", &id, "sleep", "602"]);
-    let s = until(3);
+    // `runc exec` (in the foreground, so runc reaps it, not this host's pid 1, which reaps
+    // slowly): the exec'd process is runc's child, not the init's descendant, but it is in
+    // the container's namespaces.
+    let exec_runc = Command::new(RUNC)
+        .args(["exec", &id, "sleep", "602"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(bundle.path().join("exec.out")).unwrap())
+        .stderr(std::fs::File::create(bundle.path().join("exec.err")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut exec_runc = Reaped(exec_runc);
+    let s = until(&["sleep 600", "sleep 601", "sleep 602"]);
     let c = s.containers.iter().find(|c| c.id == id).unwrap();
     let exec = c
         .pids
@@ -244,6 +267,7 @@ fn a_live_collector_follows_a_runc_container() {
 
     // Deleted: gone from the next refresh.
     drop(_cleanup);
+    let _ = exec_runc.0.wait();
     let s = live.snapshot().unwrap();
     assert!(s.containers.iter().all(|c| c.id != id));
     // Its init is gone, or a zombie its parent (pid 1 here) has not reaped yet.

@@ -292,6 +292,8 @@ struct Container {
     created: bool,
     deleted: bool,
     pid: Option<i32>,
+    /// The container process as seen right after create, to wait on and reap it safely.
+    process: Option<observe::Proc>,
     exited: bool,
     report: Option<Report>,
     stdout: PathBuf,
@@ -384,9 +386,13 @@ impl Ctx<'_> {
     }
 
     fn prepare_run<'a>(&'a self, case: &'a Case) -> std::io::Result<Run<'a>> {
+        // Container ids, and the cgroup paths and leak checks keyed on them, must not repeat
+        // within this process even across runs: a test may run two runtimes side by side.
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let tag = match self.serial {
-            usize::MAX => format!("ocikit-{}-preflight", std::process::id()),
-            n => format!("ocikit-{}-{n}", std::process::id()),
+            usize::MAX => format!("ocikit-{}-{n}-preflight", std::process::id()),
+            _ => format!("ocikit-{}-{n}", std::process::id()),
         };
         let dir = self
             .opts

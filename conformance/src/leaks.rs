@@ -167,11 +167,18 @@ pub fn hierarchies() -> Vec<PathBuf> {
 
 /// Removes what leaked: kills processes, detaches mounts, removes cgroup dirs (deepest first).
 pub fn clean(leaks: &Leaks) {
-    for &(pid, _) in &leaks.processes {
-        observe::kill(pid, libc::SIGKILL);
+    // Seen before the kill: killed, a child of ours stays a zombie, so its pid cannot be
+    // handed out again before the wait below reaps it.
+    let seen: Vec<observe::Proc> = leaks
+        .processes
+        .iter()
+        .map(|&(pid, _)| observe::Proc::seen(pid))
+        .collect();
+    for p in &seen {
+        observe::kill(p.pid, libc::SIGKILL);
     }
-    for &(pid, _) in &leaks.processes {
-        let _ = observe::wait_exit(pid, std::time::Duration::from_millis(500));
+    for &p in &seen {
+        let _ = observe::wait_exit(p, std::time::Duration::from_millis(500));
     }
     let mut points: Vec<String> = leaks
         .mounts

@@ -72,6 +72,40 @@ pub fn alive(pid: i32) -> bool {
     matches!(proc_state(pid), Some(s) if s != 'Z' && s != 'X')
 }
 
+/// A process as seen at one moment: its pid and its start time (field 22 of
+/// `/proc/<pid>/stat`), which together keep naming it after the pid is handed to another
+/// process. Waiting on a bare pid could reap a stranger: once a container process is reaped,
+/// the kernel may give its pid to a runtime another case's thread just started, and a second
+/// waitpid on that pid would take that thread's child (its wait then fails with ECHILD).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proc {
+    pub pid: i32,
+    start: Option<u64>,
+}
+
+impl Proc {
+    /// The process `pid` names now (`start` is unknown if it is already gone).
+    pub fn seen(pid: i32) -> Proc {
+        Proc {
+            pid,
+            start: start_ticks(pid),
+        }
+    }
+
+    /// Whether the pid still names this process, alive or a zombie not yet reaped.
+    pub fn is_still_there(&self) -> bool {
+        self.start.is_some() && start_ticks(self.pid) == self.start
+    }
+}
+
+/// Field 22 of `/proc/<pid>/stat`: the start time in clock ticks after boot.
+fn start_ticks(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the comm, which may hold spaces and parentheses; field 3 is the first.
+    let after = stat.rsplit_once(") ")?.1;
+    after.split_ascii_whitespace().nth(22 - 3)?.parse().ok()
+}
+
 /// Makes the runner the subreaper of everything it starts, so container processes whose
 /// runtime exits become its children and their exit status can be read (prctl(2)).
 pub fn become_subreaper() -> std::io::Result<()> {
@@ -94,10 +128,15 @@ pub enum Exit {
     TimedOut,
 }
 
-/// Waits for `pid` to exit, reaping it; returns its status.
-pub fn wait_exit(pid: i32, timeout: Duration) -> Exit {
+/// Waits for the process to exit, reaping it; returns its status. A pid that no longer names
+/// it is never waited on.
+pub fn wait_exit(p: Proc, timeout: Duration) -> Exit {
+    let pid = p.pid;
     let start = Instant::now();
     loop {
+        if !p.is_still_there() {
+            return Exit::Gone;
+        }
         let mut status = 0;
         // SAFETY: waitpid on one specific pid with a valid status pointer.
         let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
@@ -118,12 +157,16 @@ pub fn wait_exit(pid: i32, timeout: Duration) -> Exit {
     }
 }
 
-/// Reaps `pid` if it is a zombie child of ours (after a forced cleanup), without blocking.
-pub fn reap(pid: i32) {
+/// Reaps the process if it is a zombie child of ours (after a forced cleanup), without
+/// blocking, and only while its pid still names it.
+pub fn reap(p: Proc) {
+    if !p.is_still_there() {
+        return;
+    }
     let mut status = 0;
     // SAFETY: as above.
     unsafe {
-        libc::waitpid(pid, &mut status, libc::WNOHANG);
+        libc::waitpid(p.pid, &mut status, libc::WNOHANG);
     }
 }
 
@@ -164,4 +207,45 @@ pub fn own_bounding_set() -> u64 {
         .find_map(|l| l.strip_prefix("CapBnd:"))
         .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
         .unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_process_is_named_by_pid_and_start_time() {
+        let me = Proc::seen(std::process::id() as i32);
+        assert!(me.is_still_there());
+        // A pid that names nothing: never waited on, never reaped.
+        let none = Proc::seen(i32::MAX);
+        assert!(!none.is_still_there());
+        assert_eq!(wait_exit(none, Duration::from_millis(10)), Exit::Gone);
+        // The same pid with another start time is another process.
+        let other = Proc {
+            start: me.start.map(|s| s + 1),
+            ..me
+        };
+        assert!(!other.is_still_there());
+        assert_eq!(wait_exit(other, Duration::from_millis(10)), Exit::Gone);
+    }
+
+    #[test]
+    // The child is reaped by `wait_exit`, which is what is tested.
+    #[allow(clippy::zombie_processes)]
+    fn a_child_is_waited_for_once() {
+        let child = std::process::Command::new("sh")
+            .args(["-c", "exit 7"])
+            .spawn()
+            .unwrap();
+        // Seen while running or as a zombie: nobody has reaped it yet.
+        let p = Proc::seen(child.id() as i32);
+        assert!(p.is_still_there());
+        assert_eq!(wait_exit(p, Duration::from_secs(10)), Exit::Status(7));
+        // Reaped: its pid no longer names it, whoever gets the pid next.
+        assert!(!p.is_still_there());
+        reap(p);
+        assert_eq!(wait_exit(p, Duration::from_millis(10)), Exit::Gone);
+    }
 }

@@ -7,9 +7,9 @@ impl Run<'_> {
     /// ALWAYS runs: kill and force-delete what the case created, look for leaks (a leak is a
     /// failure of the runtime), then remove whatever is left.
     pub(super) fn cleanup(&mut self) {
-        let live: Vec<(String, Option<i32>, bool)> = [&self.main, &self.second]
+        let live: Vec<(String, Option<observe::Proc>, bool)> = [&self.main, &self.second]
             .iter()
-            .map(|c| (c.id.clone(), c.pid, c.created && !c.deleted))
+            .map(|c| (c.id.clone(), c.process, c.created && !c.deleted))
             .collect();
         let any_created = self.main.created || self.second.created;
         for (id, _, undeleted) in &live {
@@ -29,9 +29,9 @@ impl Run<'_> {
             }
         }
         for (_, pid, _) in &live {
-            if let Some(pid) = *pid {
+            if let Some(p) = *pid {
                 // Reap our (reparented) child if it is already gone or a zombie.
-                observe::reap(pid);
+                observe::reap(p);
             }
         }
         let found = leaks::find(&self.marks);
@@ -51,11 +51,11 @@ impl Run<'_> {
             leaks::clean(&found);
         }
         for (_, pid, _) in &live {
-            if let Some(pid) = *pid {
-                if observe::alive(pid) {
-                    observe::kill(pid, libc::SIGKILL);
+            if let Some(p) = *pid {
+                if p.is_still_there() && observe::alive(p.pid) {
+                    observe::kill(p.pid, libc::SIGKILL);
                 }
-                let _ = observe::wait_exit(pid, Duration::from_millis(200));
+                let _ = observe::wait_exit(p, Duration::from_millis(200));
             }
         }
         let _ = std::fs::remove_dir_all(&self.root);

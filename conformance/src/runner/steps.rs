@@ -259,6 +259,7 @@ impl Run<'_> {
             let c = self.container(&target);
             c.created = true;
             c.pid = pid;
+            c.process = pid.map(observe::Proc::seen);
             c.stdout = out;
             let stdout = c.stdout.clone();
             // The user program must not have run yet (runtime.md "Lifecycle" step 2, "Create").
@@ -327,7 +328,7 @@ impl Run<'_> {
     pub(super) fn wait(&mut self, n: usize, step: &Step) {
         let timeout = self.ctx.opts.timeout;
         let c = self.container(&step.id);
-        let Some(pid) = c.pid else {
+        let Some(process) = c.process else {
             self.checks.push(Check::with(
                 format!("step {n}: wait"),
                 Status::Error,
@@ -337,7 +338,7 @@ impl Run<'_> {
             ));
             return;
         };
-        let exit = observe::wait_exit(pid, timeout);
+        let exit = observe::wait_exit(process, timeout);
         c.exited = !matches!(exit, Exit::TimedOut);
         let mut ids = step.requirements.clone();
         if ids.is_empty() {

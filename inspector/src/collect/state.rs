@@ -165,6 +165,11 @@ fn scan_root(
         };
         let fallback_id = dir.file_name().to_string_lossy().into_owned();
         let mut entry = parse(&value, &fallback_id);
+        // The same runc root serves whatever binary containerd's shim is set to run; ocirun's
+        // state is the one with `initStartTime`.
+        if namespace.is_some() && runtime == "runc" && value.get("initStartTime").is_some() {
+            runtime = "ocirun";
+        }
         entry.runtime = runtime.to_string();
         entry.namespace = namespace.map(str::to_string);
         entry.exec_fifo = std::fs::symlink_metadata(dir.path().join("exec.fifo")).is_ok();
@@ -280,6 +285,9 @@ mod tests {
         );
         // containerd's runc shim driving crun: crun's status file in the runc root.
         put("run/containerd/runc/k8s.io/d", "status", r#"{"pid": 12}"#);
+        // ... and ocirun (ctr run --runc-binary ocirun): its own state shape.
+        let ocirun = r#"{"ociVersion": "1.2.0", "id": "g", "pid": 14, "initStartTime": 3}"#;
+        put("run/containerd/runc/k8s.io/g", "state.json", ocirun);
         // dockerd: one root per runtime, one dir per containerd namespace.
         put(
             "run/docker/runtime-runc/moby/e",
@@ -318,6 +326,7 @@ mod tests {
                 ("runc".into(), "c".into(), None),
                 ("crun".into(), "b".into(), None),
                 ("crun".into(), "d".into(), Some("k8s.io".into())),
+                ("ocirun".into(), "g".into(), Some("k8s.io".into())),
                 ("crun".into(), "f".into(), moby()),
                 ("runc".into(), "e".into(), moby()),
             ]

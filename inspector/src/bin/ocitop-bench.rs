@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Parser;
 use ocitop::collect::proc::{ProcReader, REREAD_EVERY};
 use ocitop::collect::{Collector, Roots};
+use ocitop::model::NsKind;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -254,7 +255,7 @@ fn breakdown(s: &ocitop::model::Snapshot, runs: usize) {
     for _ in 0..runs {
         let t = Clock::start(Who::Me);
         for pid in &pids {
-            for ns in ["mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time"] {
+            for ns in NsKind::ALL.map(NsKind::name) {
                 let _ = std::hint::black_box(std::fs::read_link(format!("/proc/{pid}/ns/{ns}")));
             }
         }
@@ -297,7 +298,7 @@ fn floor(s: &ocitop::model::Snapshot, runs: usize) -> anyhow::Result<()> {
             );
             let _ = std::hint::black_box(std::fs::File::from(fd.ok()?).read(buf));
         }
-        for ns in ["mnt", "uts", "ipc", "pid", "net", "user", "cgroup", "time"] {
+        for ns in NsKind::ALL.map(NsKind::name) {
             let _ = std::hint::black_box(readlinkat(dir.as_fd(), format!("ns/{ns}").as_str()));
         }
         Some(())

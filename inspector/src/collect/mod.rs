@@ -51,6 +51,8 @@ pub struct Collector {
     proc: proc::ProcReader,
     cgroup: cgroup::CgroupReader,
     clock_ticks: u64,
+    /// Read once: the boot time does not change.
+    boot_time: Option<u64>,
     /// Read every process on every refresh (the host's processes are on screen).
     watch_all: bool,
     /// The processes of the previous snapshot worth reading on every refresh.
@@ -62,6 +64,7 @@ impl Collector {
         Collector {
             proc: proc::ProcReader::new(&roots.proc),
             cgroup: cgroup::CgroupReader::new(&roots.cgroup),
+            boot_time: boot_time(&roots.proc),
             roots,
             clock_ticks: clock_ticks(),
             watch_all: false,
@@ -100,8 +103,8 @@ impl Collector {
         count_procs(&mut cgroups, &processes);
         let shims: Vec<_> = processes.iter().filter_map(shim::recognise).collect();
         let states = state::read_all(&self.roots.state, &mut warnings);
-        let containers = containers::assemble(&processes, &shims, states);
         let host_ns = namespaces::host(&processes);
+        let containers = containers::assemble(&processes, &shims, states, &host_ns);
         let namespaces = namespaces::table(&processes, &host_ns);
         self.watched = watched(&processes, &shims, &containers, &host_ns);
         let taken_at = std::time::SystemTime::now()
@@ -114,7 +117,7 @@ impl Collector {
                 cgroup_root: self.roots.cgroup.display().to_string(),
                 state_root: self.roots.state.display().to_string(),
                 taken_at,
-                boot_time: boot_time(&self.roots.proc),
+                boot_time: self.boot_time,
                 clock_ticks: self.clock_ticks,
                 cgroup_mode,
                 hierarchies,
@@ -140,7 +143,6 @@ fn watched(
 ) -> HashSet<u32> {
     let mut pids: HashSet<u32> = shims.iter().map(|s| s.pid).collect();
     for c in containers {
-        pids.extend(c.init_pid);
         pids.extend(&c.pids);
     }
     pids.extend(

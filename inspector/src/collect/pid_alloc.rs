@@ -85,13 +85,26 @@ impl Window {
 }
 
 /// Reads the cursor of the pid namespace of this process through `proc_root`; `None` when
-/// the proc root does not show this process's own pid namespace (a recorded tree, another
-/// namespace's proc mount), since /proc/loadavg always speaks of the reader's namespace.
+/// the proc root does not show this process's own pid namespace (see [`is_own`]).
 pub fn read(proc_root: &Path) -> Option<Cursor> {
-    let own = std::fs::read_link(proc_root.join("self")).ok()?;
-    if own.to_str()?.parse::<u32>().ok()? != std::process::id() {
+    if !is_own(proc_root) {
         return None;
     }
+    read_counters(proc_root)
+}
+
+/// Whether `proc_root` shows this process's own pid namespace: not a recorded tree nor
+/// another namespace's proc mount, for /proc/loadavg always speaks of the reader's namespace.
+/// It cannot change for a given root, so a reader asks once.
+pub fn is_own(proc_root: &Path) -> bool {
+    std::fs::read_link(proc_root.join("self"))
+        .ok()
+        .and_then(|own| own.to_str()?.parse::<u32>().ok())
+        == Some(std::process::id())
+}
+
+/// Reads the cursor through a proc root [`is_own`] accepted.
+pub fn read_counters(proc_root: &Path) -> Option<Cursor> {
     let loadavg = std::fs::read_to_string(proc_root.join("loadavg")).ok()?;
     let stat = std::fs::read_to_string(proc_root.join("stat")).ok()?;
     let pid_max = std::fs::read_to_string(proc_root.join("sys/kernel/pid_max")).ok()?;

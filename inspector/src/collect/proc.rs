@@ -71,6 +71,8 @@ pub struct ProcReader {
     readers: Vec<Reader>,
     /// Every process of the previous pass, sorted by pid.
     known: Vec<Known>,
+    /// Whether the root is this process's own /proc, whose pid allocator it can follow.
+    own_proc: bool,
     /// The pid allocator's cursor when the previous pass started.
     cursor: Option<Cursor>,
     /// The pids the previous pass listed.
@@ -125,22 +127,34 @@ pub struct Status {
     pub gids: Option<Ids>,
 }
 
-/// What a pass does for one pid.
+/// What a pass reads of one pid: every file (`known` is `None`), or its stat, and its cgroup
+/// if `cgroup`, keeping the rest of `known` if it is the same process image.
 #[derive(Clone, Copy)]
-enum Plan<'a> {
-    /// Read every file.
-    Full,
-    /// Read stat (and cgroup if `cgroup`); keep the rest of `known` if it is the same process
-    /// image.
-    Live { known: &'a Known, cgroup: bool },
-    /// Carry `known` over unread.
-    Keep(&'a Known),
+struct Plan<'a> {
+    known: Option<&'a Known>,
+    cgroup: bool,
+}
+
+impl<'a> Plan<'a> {
+    const FULL: Plan<'static> = Plan {
+        known: None,
+        cgroup: true,
+    };
+
+    fn live(known: &'a Known, cgroup: bool) -> Self {
+        Plan {
+            known: Some(known),
+            cgroup,
+        }
+    }
 }
 
 impl ProcReader {
     pub fn new(root: impl Into<PathBuf>) -> Self {
+        let root = root.into();
         ProcReader {
-            root: root.into(),
+            own_proc: pid_alloc::is_own(&root),
+            root,
             readers: Vec::new(),
             known: Vec::new(),
             cursor: None,
@@ -163,7 +177,12 @@ impl ProcReader {
         // Taken, and put back only by a pass that completes: the listing and the known
         // processes must be those read after this cursor.
         let before = self.cursor.take();
-        let started = pid_alloc::read(&self.root);
+        let cursor = || {
+            self.own_proc
+                .then(|| pid_alloc::read_counters(&self.root))
+                .flatten()
+        };
+        let started = cursor();
         // Listing /proc costs as much as a tenth of a refresh of a large host; when no task
         // came or went since the previous listing, it would list the same pids.
         let pids = match (before, started) {
@@ -172,7 +191,7 @@ impl ProcReader {
             }
             _ => self.pids()?,
         };
-        let window = match (before, pid_alloc::read(&self.root)) {
+        let window = match (before, cursor()) {
             (Some(before), Some(now)) => Window::between(before, now, self.known.len()),
             _ => Window::Unknown,
         };
@@ -191,16 +210,13 @@ impl ProcReader {
         for &pid in &pids {
             while known_iter.next_if(|k| k.process.pid < pid).is_some() {}
             let plan = match known_iter.next_if(|k| k.process.pid == pid) {
-                None => Plan::Full,
-                Some(_) if u64::from(pid) % REREAD_EVERY == slot => Plan::Full,
+                None => Plan::FULL,
+                Some(_) if u64::from(pid) % REREAD_EVERY == slot => Plan::FULL,
                 Some(k)
                     if watch.closely(pid)
                         || young_from.is_none_or(|from| k.process.start_ticks >= from) =>
                 {
-                    Plan::Live {
-                        known: k,
-                        cgroup: true,
-                    }
+                    Plan::live(k, true)
                 }
                 Some(k)
                     if watch.stat_of_all
@@ -208,23 +224,21 @@ impl ProcReader {
                         || !listed(k.process.ppid)
                         || window.may_be_new(k.process.ppid) =>
                 {
-                    Plan::Live {
-                        known: k,
-                        cgroup: false,
-                    }
+                    Plan::live(k, false)
                 }
-                Some(k) => Plan::Keep(k),
+                // Nothing can have made it another process: carried over unread.
+                Some(k) => {
+                    out.push(Known {
+                        process: Process {
+                            carried_over: true,
+                            ..k.process.clone()
+                        },
+                        image: k.image,
+                    });
+                    continue;
+                }
             };
-            match plan {
-                Plan::Keep(k) => out.push(Known {
-                    process: Process {
-                        carried_over: true,
-                        ..k.process.clone()
-                    },
-                    image: k.image,
-                }),
-                _ => read.push((pid, plan)),
-            }
+            read.push((pid, plan));
         }
         out.extend(read_many(&root, &read, self.page_kib, &mut self.readers));
         out.sort_unstable_by_key(|k| k.process.pid);
@@ -258,7 +272,7 @@ impl ProcReader {
         let root = open_dir(&self.root).ok()?;
         let page_kib = self.page_kib;
         reader(&mut self.readers, 0)
-            .read_one(&root, pid, Plan::Full, page_kib)
+            .read_one(&root, pid, Plan::FULL, page_kib)
             .map(|k| k.process)
     }
 
@@ -364,14 +378,9 @@ impl Reader {
         )
         .ok()?;
         let stat = parse_stat(self.buf.read_at(&dir, "stat").ok()?)?;
-        let (known, read_cgroup) = match plan {
-            Plan::Live { known, cgroup } => (Some(known), cgroup),
-            Plan::Keep(known) => (Some(known), false),
-            Plan::Full => (None, true),
-        };
-        let known = known.filter(|k| k.same_image(&stat));
+        let known = plan.known.filter(|k| k.same_image(&stat));
         let cgroups = match known {
-            Some(k) if !read_cgroup => k.process.cgroups.clone(),
+            Some(k) if !plan.cgroup => k.process.cgroups.clone(),
             _ => self.cgroups(&dir),
         };
         let image = stat.image;

@@ -1,8 +1,9 @@
 //! Reading the runtimes' state dirs under an injectable state root: ocirun, runc, crun and
 //! youki at their default roots (`/run/NAME`, and `/run/user/UID/NAME` for rootless ones, as
 //! `$XDG_RUNTIME_DIR/NAME`), containerd's runc roots (`/run/containerd/runc/NS`) and dockerd's
-//! (`/run/docker/runtime-NAME/NS`: dockerd passes `--root` there for each configured runtime). Every format is read leniently from untyped JSON (a field of an
-//! unexpected type is unknown, not an error), because each runtime writes its own shape:
+//! (`/run/docker/runtime-NAME/NS`: dockerd passes `--root` there for each configured runtime).
+//! Every format is read leniently from untyped JSON (a field of an unexpected type is unknown,
+//! not an error), because each runtime writes its own shape:
 //!
 //! - OCI state (`runtime.md "State"`): `id`, `pid`, `status`, `bundle`, `annotations` — ocirun
 //!   and youki write this plus a `created` time (and ocirun an init start time);
@@ -44,6 +45,9 @@ pub struct RuntimeRoot {
     pub dir: std::path::PathBuf,
     /// The state file in each container's directory.
     pub file: &'static str,
+    /// containerd's runc root: its shim passes the root to whatever binary it is set to run
+    /// (runc, crun, ocirun ...), so each container's state tells which wrote it.
+    pub any_runtime: bool,
 }
 
 /// Every runtime root present under the state root, in a stable order.
@@ -53,6 +57,7 @@ pub fn runtime_roots(state_root: &Path) -> Vec<RuntimeRoot> {
         runtime: runtime.to_string(),
         namespace,
         dir,
+        any_runtime: false,
     };
     let mut roots: Vec<RuntimeRoot> = RUNTIME_DIRS
         .iter()
@@ -70,7 +75,10 @@ pub fn runtime_roots(state_root: &Path) -> Vec<RuntimeRoot> {
     }
     for ns in subdirs(&state_root.join(CONTAINERD_RUNC_DIR)) {
         let dir = Path::new(CONTAINERD_RUNC_DIR).join(&ns);
-        roots.push(root("runc", Some(ns), dir));
+        roots.push(RuntimeRoot {
+            any_runtime: true,
+            ..root("runc", Some(ns), dir)
+        });
     }
     for name in subdirs(&state_root.join(DOCKER_DIR)) {
         let Some(runtime) = name.strip_prefix("runtime-") else {
@@ -111,41 +119,24 @@ fn subdirs(dir: &Path) -> Vec<String> {
 pub fn read_all(state_root: &Path, warnings: &mut Vec<String>) -> Vec<StateEntry> {
     let mut entries = Vec::new();
     for r in runtime_roots(state_root) {
-        scan_root(
-            &state_root.join(&r.dir),
-            &r.runtime,
-            r.namespace.as_deref(),
-            r.file,
-            &mut entries,
-            warnings,
-        );
+        scan_root(&state_root.join(&r.dir), &r, &mut entries, warnings);
     }
     entries
 }
 
+/// Reads the state file of every container directory under `dir`, the root `r` names.
 fn scan_root(
-    root: &Path,
-    runtime: &str,
-    namespace: Option<&str>,
-    file: &str,
+    dir: &Path,
+    r: &RuntimeRoot,
     entries: &mut Vec<StateEntry>,
     warnings: &mut Vec<String>,
 ) {
-    let Ok(dirs) = std::fs::read_dir(root) else {
-        return;
-    };
-    let mut dirs: Vec<_> = dirs
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
-        .collect();
-    dirs.sort_by_key(|e| e.file_name());
-    for dir in dirs {
-        let mut path = dir.path().join(file);
-        let mut runtime = runtime;
-        // containerd's runc shim passes its root to whatever binary it is set to run: crun
-        // writes its `status` file there.
-        if namespace.is_some() && !path.exists() && dir.path().join("status").exists() {
-            (path, runtime) = (dir.path().join("status"), "crun");
+    for name in subdirs(dir) {
+        let container = dir.join(&name);
+        let (mut path, mut runtime) = (container.join(r.file), r.runtime.as_str());
+        // crun writes `status`, not runc's `state.json`.
+        if r.any_runtime && !path.exists() && container.join("status").exists() {
+            (path, runtime) = (container.join("status"), "crun");
         }
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
@@ -163,17 +154,15 @@ fn scan_root(
                 continue;
             }
         };
-        let fallback_id = dir.file_name().to_string_lossy().into_owned();
-        let mut entry = parse(&value, &fallback_id);
-        // The same runc root serves whatever binary containerd's shim is set to run; ocirun's
-        // state is the one with `initStartTime`.
-        if namespace.is_some() && runtime == "runc" && value.get("initStartTime").is_some() {
+        let mut entry = parse(&value, &name);
+        // ocirun's state is the one with `initStartTime`.
+        if r.any_runtime && value.get("initStartTime").is_some() {
             runtime = "ocirun";
         }
         entry.runtime = runtime.to_string();
-        entry.namespace = namespace.map(str::to_string);
-        entry.exec_fifo = std::fs::symlink_metadata(dir.path().join("exec.fifo")).is_ok();
-        entry.dir = dir.path();
+        entry.namespace = r.namespace.clone();
+        entry.exec_fifo = std::fs::symlink_metadata(container.join("exec.fifo")).is_ok();
+        entry.dir = container;
         entries.push(entry);
     }
 }

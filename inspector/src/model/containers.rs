@@ -54,6 +54,11 @@ impl<'a> ProcIndex<'a> {
         }
     }
 
+    /// Every process, by pid.
+    pub fn processes(&self) -> impl Iterator<Item = &'a Process> + '_ {
+        self.by_pid.iter().copied()
+    }
+
     pub fn get(&self, pid: u32) -> Option<&'a Process> {
         let i = self.by_pid.binary_search_by_key(&pid, |p| p.pid).ok()?;
         Some(self.by_pid[i])
@@ -79,7 +84,13 @@ impl<'a> ProcIndex<'a> {
 }
 
 /// Builds the containers: first from state entries, then from shims no state entry claimed.
-pub fn assemble(processes: &[Process], shims: &[Shim], states: Vec<StateEntry>) -> Vec<Container> {
+/// `host` is the host's namespaces (`namespaces::host`).
+pub fn assemble(
+    processes: &[Process],
+    shims: &[Shim],
+    states: Vec<StateEntry>,
+    host: &BTreeMap<NsKind, u64>,
+) -> Vec<Container> {
     let index = ProcIndex::new(processes);
     let shim_by_pid: HashMap<u32, &Shim> = shims.iter().map(|s| (s.pid, s)).collect();
     let mut containers = Vec::new();
@@ -101,12 +112,10 @@ pub fn assemble(processes: &[Process], shims: &[Shim], states: Vec<StateEntry>) 
         }
         containers.push(from_shim(shim, &index));
     }
-    let host_pid_ns = super::namespaces::host(processes)
-        .get(&NsKind::Pid)
-        .copied();
+    let host_pid_ns = host.get(&NsKind::Pid).copied();
     let mut in_ns = None;
     for c in &mut containers {
-        c.pids = members(c, &index, host_pid_ns, &mut in_ns, processes);
+        c.pids = members(c, &index, host_pid_ns, &mut in_ns);
     }
     containers
         .sort_by(|a, b| (&a.runtime, &a.namespace, &a.id).cmp(&(&b.runtime, &b.namespace, &b.id)));
@@ -244,17 +253,22 @@ fn is_runtime_helper(p: &Process) -> bool {
     matches!(&*p.comm, "runc" | "crun" | "youki" | "ocirun")
 }
 
+/// A process's pid and mount namespaces: what puts it in a container's view of processes.
+fn pid_and_mnt(p: &Process) -> Option<(u64, u64)> {
+    Some((
+        *p.namespaces.get(&NsKind::Pid)?,
+        *p.namespaces.get(&NsKind::Mnt)?,
+    ))
+}
+
 /// Processes by their (pid, mount) namespaces.
 type ByNamespaces = HashMap<(u64, u64), Vec<u32>>;
 
-fn by_namespaces(processes: &[Process]) -> ByNamespaces {
+fn by_namespaces(index: &ProcIndex) -> ByNamespaces {
     let mut map = ByNamespaces::new();
-    for p in processes {
-        if let (Some(&pid), Some(&mnt)) = (
-            p.namespaces.get(&NsKind::Pid),
-            p.namespaces.get(&NsKind::Mnt),
-        ) {
-            map.entry((pid, mnt)).or_default().push(p.pid);
+    for p in index.processes() {
+        if let Some(key) = pid_and_mnt(p) {
+            map.entry(key).or_default().push(p.pid);
         }
     }
     map
@@ -270,7 +284,6 @@ fn members(
     index: &ProcIndex,
     host_pid_ns: Option<u64>,
     in_ns: &mut Option<ByNamespaces>,
-    processes: &[Process],
 ) -> Vec<u32> {
     let Some(init_pid) = c.init_pid.filter(|_| c.status != Status::Stale) else {
         return Vec::new();
@@ -279,29 +292,15 @@ fn members(
         return Vec::new();
     };
     let mut pids = index.subtree(init_pid);
-    let own = (
-        init.namespaces.get(&NsKind::Pid),
-        init.namespaces.get(&NsKind::Mnt),
-    );
-    let same_ns = |p: &Process| {
-        own.0.is_some()
-            && own.1.is_some()
-            && (
-                p.namespaces.get(&NsKind::Pid),
-                p.namespaces.get(&NsKind::Mnt),
-            ) == own
-    };
-    if let (Some(&pid_ns), Some(&mnt_ns)) = own {
-        if host_pid_ns.is_some_and(|host| host != pid_ns) {
-            let groups = in_ns.get_or_insert_with(|| by_namespaces(processes));
-            for &pid in groups.get(&(pid_ns, mnt_ns)).into_iter().flatten() {
-                pids.extend(index.subtree(pid));
-            }
+    let own = pid_and_mnt(init);
+    if let Some(key) = own.filter(|&(pid_ns, _)| host_pid_ns.is_some_and(|h| h != pid_ns)) {
+        let groups = in_ns.get_or_insert_with(|| by_namespaces(index));
+        for &pid in groups.get(&key).into_iter().flatten() {
+            pids.extend(index.subtree(pid));
         }
-    }
-    if let Some(shim) = c.shim_pid {
+    } else if let (Some(shim), Some(key)) = (c.shim_pid, own) {
         for &child in index.children(shim) {
-            if child != init_pid && index.get(child).is_some_and(same_ns) {
+            if child != init_pid && index.get(child).and_then(pid_and_mnt) == Some(key) {
                 pids.extend(index.subtree(child));
             }
         }
@@ -314,6 +313,7 @@ fn members(
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use super::super::namespaces::host;
     use super::*;
     use std::sync::Arc;
 
@@ -367,7 +367,7 @@ mod tests {
             shim(10, ShimKind::Conmon, "abc"),
             shim(20, ShimKind::Kata, "vm1"),
         ];
-        let cs = assemble(&processes, &shims, Vec::new());
+        let cs = assemble(&processes, &shims, Vec::new(), &host(&processes));
         let conmon = cs.iter().find(|c| c.id == "abc").unwrap();
         assert_eq!(conmon.runtime, "conmon");
         assert_eq!(
@@ -397,7 +397,7 @@ mod tests {
             shim(10, ShimKind::Conmon, "abc"),
             shim(20, ShimKind::Conmon, "abc"),
         ];
-        let cs = assemble(&processes, &shims, Vec::new());
+        let cs = assemble(&processes, &shims, Vec::new(), &host(&processes));
         assert_eq!(cs.len(), 1, "{cs:?}");
         assert_eq!((cs[0].shim_pid, cs[0].init_pid), (Some(10), Some(12)));
         assert_eq!(cs[0].pids, vec![12, 22]);
@@ -409,7 +409,7 @@ mod tests {
             start_ticks: Some(100),
             ..StateEntry::default()
         };
-        let cs = assemble(&processes, &shims, vec![state]);
+        let cs = assemble(&processes, &shims, vec![state], &host(&processes));
         assert_eq!(cs.len(), 1, "{cs:?}");
         assert_eq!(cs[0].pids, vec![12, 22]);
     }
@@ -436,6 +436,7 @@ mod tests {
                 entry("reused", 40, 7, false),
                 entry("waiting", 40, 100, true),
             ],
+            &host(&processes),
         );
         let status = |id: &str| cs.iter().find(|c| c.id == id).unwrap().status;
         assert_eq!(status("zombie"), Status::Stopped);
@@ -472,7 +473,12 @@ mod tests {
             host_pid,
             stranger,
         ];
-        let cs = assemble(&processes, &[], vec![state("a", 50), state("b", 70)]);
+        let cs = assemble(
+            &processes,
+            &[],
+            vec![state("a", 50), state("b", 70)],
+            &host(&processes),
+        );
         let pids = |id: &str| cs.iter().find(|c| c.id == id).unwrap().pids.clone();
         assert_eq!(pids("a"), [50, 60, 62]);
         assert_eq!(pids("b"), [70]);

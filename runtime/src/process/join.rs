@@ -27,24 +27,12 @@ pub struct JoinContext<'a> {
 
 /// Runs in the forked first child; never returns.
 pub fn run(ctx: &JoinContext, chan: Channel) -> ! {
-    if let Some(fd) = ctx.lock_fd {
-        // SAFETY: our copy of the parent's lock fd; nothing else in this process uses it.
-        unsafe { libc::close(fd) };
-    }
-    super::reset_signals();
-    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
-    let code = match join(ctx, &chan) {
-        Ok(ForkResult::Child) => become_process(ctx, chan),
-        Ok(ForkResult::Parent { child }) => match chan.send(&Msg::InitPid(child.as_raw())) {
-            Ok(()) => 0,
-            Err(_) => 1,
-        },
-        Err(msg) => {
-            let _ = chan.send(&Msg::Error(msg));
-            1
-        }
-    };
-    super::exit_child(code)
+    super::first_child(
+        ctx.lock_fd,
+        chan,
+        |chan| join(ctx, chan),
+        |chan| become_process(ctx, chan),
+    )
 }
 
 fn join(ctx: &JoinContext, chan: &Channel) -> Result<ForkResult, String> {

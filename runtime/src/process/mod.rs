@@ -154,6 +154,39 @@ pub fn reset_signals() {
     );
 }
 
+/// The course of the first child of a fork chain (stage-1 of `create`, the first child of
+/// `exec`): drop our copy of the parent's lock, reset signals, die with the parent (so a
+/// `create` or `exec` that dies mid-way leaves nothing half-made), then `setup`, which forks.
+/// The grandchild goes on with `grandchild`; the first child reports the grandchild's pid, or
+/// the setup error, over the channel and exits. Never returns.
+pub fn first_child(
+    lock_fd: Option<std::os::fd::RawFd>,
+    chan: channel::Channel,
+    setup: impl FnOnce(&channel::Channel) -> Result<nix::unistd::ForkResult, String>,
+    grandchild: impl FnOnce(channel::Channel) -> std::convert::Infallible,
+) -> ! {
+    use channel::Msg;
+    use nix::unistd::ForkResult;
+    if let Some(fd) = lock_fd {
+        // SAFETY: our copy of the parent's lock fd; nothing else in this process uses it.
+        unsafe { libc::close(fd) };
+    }
+    reset_signals();
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
+    let code = match setup(&chan) {
+        Ok(ForkResult::Child) => match grandchild(chan) {},
+        Ok(ForkResult::Parent { child }) => match chan.send(&Msg::InitPid(child.as_raw())) {
+            Ok(()) => 0,
+            Err(_) => 1,
+        },
+        Err(msg) => {
+            let _ = chan.send(&Msg::Error(msg));
+            1
+        }
+    };
+    exit_child(code)
+}
+
 /// Ends a forked child without running the parent's atexit handlers or destructors.
 pub fn exit_child(code: i32) -> ! {
     // SAFETY: _exit is always safe to call; it never returns.

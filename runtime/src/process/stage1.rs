@@ -11,25 +11,12 @@ use oci_spec::runtime::LinuxNamespaceType;
 
 /// Runs in the forked child; never returns.
 pub fn run(ctx: &Context, chan: Channel) -> ! {
-    if let Some(fd) = ctx.lock_fd {
-        // SAFETY: our copy of the parent's lock fd; nothing else in this process uses it.
-        unsafe { libc::close(fd) };
-    }
-    super::reset_signals();
-    // If `create` dies mid-way, do not leave a half-made container behind.
-    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
-    let code = match setup(ctx, &chan) {
-        Ok(ForkResult::Child) => super::init::run(ctx, chan),
-        Ok(ForkResult::Parent { child }) => match chan.send(&Msg::InitPid(child.as_raw())) {
-            Ok(()) => 0,
-            Err(_) => 1,
-        },
-        Err(msg) => {
-            let _ = chan.send(&Msg::Error(msg));
-            1
-        }
-    };
-    super::exit_child(code)
+    super::first_child(
+        ctx.lock_fd,
+        chan,
+        |chan| setup(ctx, chan),
+        |chan| super::init::run(ctx, chan),
+    )
 }
 
 fn setup(ctx: &Context, chan: &Channel) -> Result<ForkResult, String> {

@@ -15,13 +15,13 @@ use std::os::fd::AsRawFd;
 
 /// Runs in the forked init; never returns.
 pub fn run(ctx: &Context, chan: Channel) -> ! {
-    match prepare(ctx, &chan) {
-        Ok(()) => {}
+    let pid = match prepare(ctx, &chan) {
+        Ok(pid) => pid,
         Err(msg) => {
             let _ = chan.send(&Msg::Error(msg));
             super::exit_child(1);
         }
-    }
+    };
     if chan.send(&Msg::Created).is_err() {
         super::exit_child(1);
     }
@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, chan: Channel) -> ! {
     if fifo.write_all(b"0").is_err() {
         super::exit_child(1);
     }
-    let err = match start(ctx) {
+    let err = match start(ctx, pid) {
         Ok(never) => match never {},
         Err(msg) => msg,
     };
@@ -42,9 +42,10 @@ pub fn run(ctx: &Context, chan: Channel) -> ! {
     super::exit_child(127)
 }
 
-/// Everything `create` applies before the init reports `Created`.
-fn prepare(ctx: &Context, chan: &Channel) -> Result<(), String> {
-    chan.expect(Msg::Proceed).map_err(|e| e.to_string())?;
+/// Everything `create` applies before the init reports `Created`. Returns the init's pid as
+/// the runtime sees it.
+fn prepare(ctx: &Context, chan: &Channel) -> Result<i32, String> {
+    let pid = chan.expect_proceed().map_err(|e| e.to_string())?;
     let spec = ctx.spec;
     if let Some(name) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(name)
@@ -101,11 +102,12 @@ fn prepare(ctx: &Context, chan: &Channel) -> Result<(), String> {
         join_session_keyring(ctx.id)?;
     }
     super::exec::keep_only_preserved_fds(ctx.preserve_fds)?;
-    Ok(())
+    Ok(pid)
 }
 
-/// After release: startContainer hooks, then the user process.
-fn start(ctx: &Context) -> Result<std::convert::Infallible, String> {
+/// After release: startContainer hooks, then the user process (`pid`: ours, as the runtime
+/// sees it).
+fn start(ctx: &Context, pid: i32) -> Result<std::convert::Infallible, String> {
     let Some(process) = ctx.spec.process() else {
         // runtime.md "Start": MUST generate an error if `process` was not set.
         return Err("config.json has no process to start".into());
@@ -126,7 +128,12 @@ fn start(ctx: &Context) -> Result<std::convert::Infallible, String> {
         crate::hooks::run("startContainer", hooks, state.to_string().as_bytes())
             .map_err(|e| e.to_string())?;
     }
-    super::exec::become_user_process(process, ctx.capabilities.as_ref(), ctx.seccomp.as_ref())
+    let seccomp = ctx.seccomp.as_ref().map(|filter| super::exec::Seccomp {
+        filter,
+        agent: ctx.seccomp_agent.as_ref(),
+        pid,
+    });
+    super::exec::become_user_process(process, ctx.capabilities.as_ref(), seccomp.as_ref())
 }
 
 /// Reopens the exec fifo for writing through the O_PATH fd: blocks until `start` opens the

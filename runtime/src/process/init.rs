@@ -55,11 +55,7 @@ fn prepare(ctx: &Context, chan: &Channel) -> Result<i32, String> {
         set_domainname(name)?;
     }
     if let Some(sysctl) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) {
-        for (key, value) in sysctl {
-            let file = format!("/proc/sys/{}", key.replace('.', "/"));
-            std::fs::write(&file, value)
-                .map_err(|e| format!("sysctl {key}: {}", crate::errno_text(&e)))?;
-        }
+        crate::sysctl::apply(sysctl)?;
     }
     let rootfs = &ctx.rootfs;
     let opts = &ctx.rootfs_options;

@@ -17,12 +17,37 @@ fn read_sysctl(path: &str) -> String {
     std::fs::read_to_string(path).unwrap().trim().to_string()
 }
 
+/// Puts a host sysctl back as it was when dropped, so a runtime that falls for the attack
+/// still leaves the host as the test found it.
+struct RestoreSysctl {
+    path: &'static str,
+    value: String,
+}
+
+impl RestoreSysctl {
+    fn new(path: &'static str) -> Self {
+        RestoreSysctl {
+            path,
+            value: read_sysctl(path),
+        }
+    }
+}
+
+impl Drop for RestoreSysctl {
+    fn drop(&mut self) {
+        if read_sysctl(self.path) != self.value {
+            let _ = std::fs::write(self.path, &self.value);
+        }
+    }
+}
+
 /// Issue: `linux.sysctl` `{"kernel.panic": "7"}` changed the host's kernel.panic. A key no
 /// namespace of the container isolates is refused before anything exists, naming the key.
 #[test]
 fn host_wide_sysctls_are_refused() {
     let oci = Ocirun::new();
-    let before = read_sysctl("/proc/sys/kernel/panic");
+    let restore = RestoreSysctl::new("/proc/sys/kernel/panic");
+    let before = restore.value.clone();
     let other = if before == "7" { "8" } else { "7" };
     for (sysctl, expect) in [
         (
@@ -89,4 +114,61 @@ fn namespaced_sysctls_stay_in_the_container() {
     assert_eq!(report.sysctls["kernel.shmmni"], shmmni);
     assert_eq!(read_sysctl("/proc/sys/net/ipv4/ip_forward"), host_forward);
     assert_eq!(read_sysctl("/proc/sys/kernel/shmmni"), host_shmmni);
+}
+
+/// Issue (the class of CVE-2025-52565): with a rootfs whose /dev/console is a symlink to
+/// /proc/sys/kernel/hostname (and no tmpfs on /dev to hide it), the pty was bound onto the
+/// symlink's target. ocirun replaces the symlink with a file of its own and binds there.
+#[test]
+fn console_is_never_bound_through_a_symlink() {
+    if !is_root() {
+        return;
+    }
+    let oci = Ocirun::new();
+    let target = "/proc/sys/kernel/hostname";
+    let config = Config::probe(&[
+        &format!("stat:{target}"),
+        "stat:/dev/console",
+        "report",
+        "pause",
+    ])
+    .terminal(true)
+    // The image's own /dev, so its symlink is what the runtime meets.
+    .remove("/mounts/1");
+    let bundle = fixtures::Bundle::new(&config).unwrap();
+    let dev = bundle.rootfs_path().join("dev");
+    std::fs::create_dir_all(&dev).unwrap();
+    std::os::unix::fs::symlink(target, dev.join("console")).unwrap();
+    let id = common::unique_id("console-symlink");
+    let _guard = oci.guard(&id);
+    let sock = oci.root().join("console.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let out = oci.out([
+        "create".as_ref(),
+        "--console-socket".as_ref(),
+        sock.as_os_str(),
+        "-b".as_ref(),
+        bundle.path().as_os_str(),
+        id.as_ref(),
+    ]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let master = common::accept_console(&listener);
+    oci.ok(["start", &id]);
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(&master), &mut line).unwrap();
+    let report = fixtures::parse_report(&line).unwrap();
+    assert!(
+        report.stats[target].starts_with("f "),
+        "{target} is still procfs's file, not the pty: {}",
+        report.stats[target]
+    );
+    assert!(
+        report.stats["/dev/console"].starts_with("c "),
+        "/dev/console is the pty: {}",
+        report.stats["/dev/console"]
+    );
+    assert!(
+        !report.mounts.iter().any(|m| m.mount_point == target),
+        "nothing is mounted on {target}"
+    );
 }

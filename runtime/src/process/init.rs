@@ -86,7 +86,8 @@ fn prepare(ctx: &Context, chan: &Channel) -> Result<i32, String> {
     {
         // config-linux.md "Default Devices": /dev/console is the terminal's pty, bound.
         let pty = super::console::setup(process, ctx.console_socket.as_ref())?;
-        crate::rootfs::mount_console(std::path::Path::new("/"), &pty).map_err(|e| e.to_string())?;
+        crate::rootfs::mount_console(std::path::Path::new("/"), std::os::fd::AsFd::as_fd(&pty))
+            .map_err(|e| e.to_string())?;
     }
     crate::rootfs::finalize(spec).map_err(|e| e.to_string())?;
     if let Some(process) = spec.process() {

@@ -84,6 +84,8 @@ pub fn create(
         process: spec.process().clone(),
         seccomp: linux.seccomp().clone(),
         resources: linux.resources().clone(),
+        personality: linux.personality().clone(),
+        memory_policy: linux.memory_policy().clone(),
     };
     let mut container = Container::create_dir(root, state)?;
     let mut progress = Progress::default();

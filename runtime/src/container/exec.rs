@@ -106,6 +106,15 @@ pub fn exec(root: &Path, id: &str, opts: &Options) -> Result<i32, Error> {
             .map(|c| crate::capabilities::Masks::from_spec(c, |w| crate::logging::warn(&w))),
         seccomp,
         seccomp_agent,
+        attributes: crate::process::attributes::Attributes {
+            personality: container.state.personality.clone(),
+            memory_policy: container.state.memory_policy.clone(),
+            ..crate::process::attributes::Attributes::of(&process, None)
+        },
+        final_affinity: crate::process::attributes::affinity_lists(
+            process.exec_cpu_affinity().as_ref(),
+        )
+        .1,
         preserve_fds: opts.preserve_fds,
         lock_fd: None,
     };
@@ -171,7 +180,15 @@ fn spawn(container: &Container, ctx: &JoinContext) -> Result<i32, Error> {
         first: Some(first),
         process: None,
     };
-    let result = handshake(&parent, cgroup.as_ref(), first, &mut chain);
+    let (initial, _) =
+        crate::process::attributes::affinity_lists(ctx.process.exec_cpu_affinity().as_ref());
+    let result = handshake(
+        &parent,
+        cgroup.as_ref(),
+        first,
+        initial.as_deref(),
+        &mut chain,
+    );
     if result.is_err() {
         // A child still reading the channel sees EOF and exits.
         drop(parent);
@@ -185,8 +202,19 @@ fn handshake(
     parent: &Channel,
     cgroup: &dyn crate::cgroups::CgroupManager,
     first: i32,
+    initial_affinity: Option<&str>,
     chain: &mut Chain,
 ) -> Result<i32, Error> {
+    // config.md "execCPUAffinity": `initial` is where the process runs before the transition
+    // to the container's cgroup.
+    if let Some(list) = initial_affinity {
+        crate::process::attributes::set_cpu_affinity(
+            first,
+            list,
+            "process.execCPUAffinity.initial",
+        )
+        .map_err(Error::Failed)?;
+    }
     cgroup.join(first)?;
     parent.send(&Msg::CgroupReady)?;
     let pid = match parent.recv()? {
@@ -292,14 +320,18 @@ fn build_process(container: &Container, opts: &Options) -> Result<Process, Error
             process.cwd().display()
         )));
     }
+    crate::process::attributes::check(Some(&process), None)
+        .map_err(|(field, why)| Error::Failed(format!("{field}: {why}")))?;
     Ok(process)
 }
 
 /// `--process FILE`: parsed with the JSON path in errors, like config.json.
 fn read_process(path: &Path) -> Result<Process, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::os(path.display(), &e))?;
-    let mut de = serde_json::Deserializer::from_slice(&bytes);
-    serde_path_to_error::deserialize(&mut de)
+    let mut value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Failed(format!("{}: {e}", path.display())))?;
+    crate::spec::scheduler_flags_as_oci_spec_reads_them(&mut value);
+    serde_path_to_error::deserialize(&value)
         .map_err(|e| Error::Failed(format!("{}: {}: {}", path.display(), e.path(), e.inner())))
 }
 

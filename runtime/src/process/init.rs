@@ -130,7 +130,13 @@ fn start(ctx: &Context, pid: i32) -> Result<std::convert::Infallible, String> {
         agent: ctx.seccomp_agent.as_ref(),
         pid,
     });
-    super::exec::become_user_process(process, ctx.capabilities.as_ref(), seccomp.as_ref())
+    let attributes = super::attributes::Attributes::of(process, ctx.spec.linux().as_ref());
+    super::exec::become_user_process(
+        process,
+        &attributes,
+        ctx.capabilities.as_ref(),
+        seccomp.as_ref(),
+    )
 }
 
 /// Reopens the exec fifo for writing through the O_PATH fd: blocks until `start` opens the

@@ -23,6 +23,10 @@ pub struct JoinContext<'a> {
     pub seccomp: Option<crate::seccomp::Filter>,
     /// Where a notifying filter's listener goes (`linux.seccomp.listenerPath`, connected).
     pub seccomp_agent: Option<crate::seccomp::notify::Agent>,
+    /// Scheduler, I/O priority, personality and memory policy of the process.
+    pub attributes: super::attributes::Attributes,
+    /// `execCPUAffinity.final`: set once in the container's cgroup, before the fork.
+    pub final_affinity: Option<String>,
     pub preserve_fds: i32,
     pub lock_fd: Option<std::os::fd::RawFd>,
 }
@@ -39,6 +43,11 @@ pub fn run(ctx: &JoinContext, chan: Channel) -> ! {
 
 fn join(ctx: &JoinContext, chan: &Channel) -> Result<ForkResult, String> {
     chan.expect(Msg::CgroupReady).map_err(|e| e.to_string())?;
+    // config.md "execCPUAffinity": `final` after the transition to the container's cgroup
+    // (whose cpuset the kernel applied to us on the way in).
+    if let Some(list) = &ctx.final_affinity {
+        super::attributes::set_cpu_affinity(0, list, "process.execCPUAffinity.final")?;
+    }
     for (typ, fd) in &ctx.namespaces {
         namespaces::join(*typ, fd).map_err(|e| e.to_string())?;
     }
@@ -61,7 +70,12 @@ fn become_process(ctx: &JoinContext, chan: Channel) -> ! {
             agent: ctx.seccomp_agent.as_ref(),
             pid,
         });
-        super::exec::become_user_process(ctx.process, ctx.capabilities.as_ref(), seccomp.as_ref())
+        super::exec::become_user_process(
+            ctx.process,
+            &ctx.attributes,
+            ctx.capabilities.as_ref(),
+            seccomp.as_ref(),
+        )
     })();
     let msg = match result {
         Ok(never) => match never {},

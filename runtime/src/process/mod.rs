@@ -7,6 +7,7 @@
 //! ([`init`]) sets the container up, reports `Created`, and blocks opening the exec fifo until
 //! `ocirun start` opens its read end; then it becomes the user process ([`exec`]).
 
+pub mod attributes;
 pub mod channel;
 pub mod console;
 pub mod exec;

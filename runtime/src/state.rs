@@ -454,6 +454,8 @@ mod tests {
             process: None,
             seccomp: None,
             resources: None,
+            personality: None,
+            memory_policy: None,
         }
     }
 

@@ -10,12 +10,9 @@
 
 use super::run::{become_subreaper, foreground, forwarded_mask, prepare_foreground};
 use super::Error;
-use crate::process::channel::{Channel, ChannelError, Msg};
-use crate::process::join::JoinContext;
+use crate::process::exec::parent::Chain;
+use crate::process::exec::JoinContext;
 use crate::state::{Container, Status};
-use nix::sys::signal::Signal;
-use nix::sys::wait::waitpid;
-use nix::unistd::{ForkResult, Pid};
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -153,117 +150,24 @@ fn started(pid: i32, opts: &Options, ours: Option<&OwnedFd>) -> Result<Option<Ow
     }
 }
 
-/// Forks the joining chain, places it in the cgroup, and waits until the process has exec'd.
+/// Forks the joining chain ([`crate::process::exec::parent`]), placing it in the
+/// container's cgroup, and waits until the process has exec'd.
 fn spawn(container: &Container, ctx: &JoinContext) -> Result<i32, Error> {
     let cgroup = crate::cgroups::manager(
         container.state.cgroups_path.as_deref(),
         &container.state.id,
         container.state.systemd_cgroup,
     )?;
-    let (parent, child) = Channel::pair()?;
-    // SAFETY: ocirun is single-threaded, so the child may run arbitrary code after fork.
-    let first = match unsafe { nix::unistd::fork() } {
-        Ok(ForkResult::Child) => {
-            drop(parent);
-            crate::process::join::run(ctx, child)
-        }
-        Ok(ForkResult::Parent { child: pid }) => pid.as_raw(),
-        Err(e) => {
-            return Err(Error::Failed(format!(
-                "fork: {}",
-                crate::errno_text_raw(e as i32)
-            )))
-        }
-    };
-    drop(child);
-    let mut chain = Chain {
-        first: Some(first),
-        process: None,
-    };
-    let (initial, _) =
-        crate::process::attributes::affinity_lists(ctx.process.exec_cpu_affinity().as_ref());
-    let result = handshake(
-        &parent,
-        cgroup.as_ref(),
-        first,
-        initial.as_deref(),
-        &mut chain,
-    );
-    if result.is_err() {
-        // A child still reading the channel sees EOF and exits.
-        drop(parent);
-        chain.abort();
-    }
-    result
+    crate::process::exec::parent::spawn(ctx, &mut ExecHost(cgroup))
 }
 
-/// The parent's side of the sync protocol with the chain ([`crate::process::join`]).
-fn handshake(
-    parent: &Channel,
-    cgroup: &dyn crate::cgroups::CgroupManager,
-    first: i32,
-    initial_affinity: Option<&str>,
-    chain: &mut Chain,
-) -> Result<i32, Error> {
-    // config.md "execCPUAffinity": `initial` is where the process runs before the transition
-    // to the container's cgroup.
-    if let Some(list) = initial_affinity {
-        crate::process::attributes::set_cpu_affinity(
-            first,
-            list,
-            "process.execCPUAffinity.initial",
-        )
-        .map_err(Error::Failed)?;
-    }
-    cgroup.join(first)?;
-    parent.send(&Msg::CgroupReady)?;
-    let pid = match parent.recv()? {
-        Msg::InitPid(pid) => pid,
-        Msg::Error(msg) => return Err(Error::Failed(msg)),
-        other => return Err(Error::Failed(format!("unexpected message {other:?}"))),
-    };
-    chain.process = Some(pid);
-    chain.reap_first();
-    parent.send(&Msg::Proceed(pid))?;
-    match parent.recv() {
-        // The close-on-exec channel closed: the process runs.
-        Err(ChannelError::Closed) => Ok(pid),
-        Ok(Msg::Error(msg)) => Err(Error::Failed(msg)),
-        Ok(other) => Err(Error::Failed(format!("unexpected message {other:?}"))),
-        Err(e) => Err(e.into()),
-    }
-}
+/// What `exec` does for its chain in the runtime's namespaces.
+struct ExecHost(Box<dyn crate::cgroups::CgroupManager>);
 
-/// The processes of the chain that exist: the first child until it is reaped, and the
-/// process once the first child reported it (ours once the first child is gone, since we
-/// are a subreaper, so its pid cannot be reused before we reap it).
-///
-/// The process may also have exec'd already: a failure after the spawn (the pid file) kills
-/// it too, as runc does.
-struct Chain {
-    first: Option<i32>,
-    process: Option<i32>,
-}
-
-impl Chain {
-    /// The first child exits once it reported the process: reap it.
-    fn reap_first(&mut self) {
-        if let Some(pid) = self.first.take() {
-            let _ = waitpid(Pid::from_raw(pid), None);
-        }
-    }
-
-    /// After a failure: kills what is left of the chain and waits for it, so that no zombie
-    /// and no stray process in the container remain.
-    fn abort(mut self) {
-        for pid in self.first.iter().chain(&self.process) {
-            let _ = nix::sys::signal::kill(Pid::from_raw(*pid), Signal::SIGKILL);
-        }
-        // The process is reparented to us before the first child can be reaped.
-        self.reap_first();
-        if let Some(pid) = self.process {
-            let _ = waitpid(Pid::from_raw(pid), None);
-        }
+impl crate::process::exec::parent::Host for ExecHost {
+    type Error = Error;
+    fn place(&mut self, first: i32) -> Result<(), Error> {
+        Ok(self.0.join(first)?)
     }
 }
 

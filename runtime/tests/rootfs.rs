@@ -304,6 +304,84 @@ fn propagation_options() {
     .unwrap();
 }
 
+/// config-linux.md "Rootfs Mount Propagation" shared with an `rbind,rshared` bind of a shared
+/// host directory (what kubelet sends for `mountPropagation: Bidirectional`): a mount made
+/// inside the container reaches the host, both ways being the point of rshared.
+#[test]
+fn rshared_volume_propagates_to_the_host() {
+    let Some((_serial, bundle)) = root_and_bundle() else {
+        return;
+    };
+    let volume = bundle.path().join("volume");
+    std::fs::create_dir(&volume).unwrap();
+    std::fs::create_dir(bundle.rootfs().join("volume")).unwrap();
+    // A shared mount on the host, as kubelet's pod volumes are; undone however the test ends.
+    let shared = SharedMount::new(&volume);
+    let config = spec(json!({
+        "linux": {"rootfsPropagation": "rshared"},
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/volume", "type": "bind", "source": "volume",
+             "options": ["rbind", "rshared"]}
+        ]
+    }));
+    run(&bundle, &config, &bundle.options(), || {
+        std::fs::create_dir("/volume/inside").unwrap();
+        nix::mount::mount(
+            Some("tmpfs"),
+            "/volume/inside",
+            Some("tmpfs"),
+            nix::mount::MsFlags::empty(),
+            None::<&str>,
+        )
+        .unwrap();
+    })
+    .unwrap();
+    let inside = volume.join("inside");
+    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let reached = host.lines().any(|l| l.split(' ').nth(4) == inside.to_str());
+    drop(shared);
+    assert!(
+        reached,
+        "the container's mount did not reach the host at {inside:?}"
+    );
+}
+
+/// `path` bound onto itself and made shared in the test's own mount namespace; unmounted
+/// (with whatever was propagated into it) on drop.
+struct SharedMount(std::path::PathBuf);
+
+impl SharedMount {
+    fn new(path: &Path) -> Self {
+        use nix::mount::{mount, MsFlags};
+        mount(
+            Some(path),
+            path,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .unwrap();
+        let guard = SharedMount(path.to_owned());
+        mount(
+            None::<&str>,
+            path,
+            None::<&str>,
+            MsFlags::MS_SHARED,
+            None::<&str>,
+        )
+        .unwrap();
+        guard
+    }
+}
+
+impl Drop for SharedMount {
+    fn drop(&mut self) {
+        let _ = nix::mount::umount2(&self.0.join("inside"), nix::mount::MntFlags::MNT_DETACH);
+        let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
 #[test]
 fn host_mounts_made_later_do_not_leak_in_either_direction() {
     let Some(_serial) = root_or_skip() else {

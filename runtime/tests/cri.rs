@@ -1,0 +1,745 @@
+//! Kubernetes' path to ocirun: kubelet → containerd's CRI plugin → containerd's runc shim →
+//! the runtime binary (`BinaryName`). A private containerd (its config the README's CRI
+//! snippet, see `cri_support::containerd`) runs pods through the CRI gRPC API itself, as
+//! kubelet does, on the `ocirun` handler and, as the control, on the `runc` handler: pod
+//! sandboxes, containers created and started, exec (sync, streamed, on a tty), logs, stats,
+//! resource updates, Bidirectional and HostToContainer mount propagation, a shared process
+//! namespace, stop and remove, then nothing left: no state dir, cgroup, mount or process.
+//!
+//! The pods use the host network (no CNI); the images are made from the fixtures rootfs
+//! (busybox + probe) and imported with `ctr images import` (no registry).
+//!
+//! Root only; skips with a printed reason when root, /bin/busybox or a tool is missing. CI
+//! packages: `containerd runc busybox-static`; building k8s-cri needs `protobuf-compiler`.
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
+mod cri_support;
+mod peers_support;
+
+use cri_support::containerd::CriContainerd;
+use cri_support::image::{oci_archive, ImageSpec};
+use cri_support::{is_host_mount_point, mount_tmpfs, stream, SharedMount};
+use k8s_cri::v1 as api;
+use peers_support::{eventually, leaks, preflight, unique, Rootfs};
+use std::path::Path;
+
+type RuntimeClient = api::runtime_service_client::RuntimeServiceClient<tonic::transport::Channel>;
+
+/// The image every container runs (its command is always given).
+const IMAGE: &str = "docker.io/ocikit/cri-busybox:test";
+/// The sandbox ("pause") image: pid 1 of a pod's namespaces, reaping what is reparented to
+/// it in a shared pid namespace, exiting on SIGTERM.
+const PAUSE_IMAGE: &str = "docker.io/ocikit/cri-pause:test";
+const PAUSE: &[&str] = &[
+    "/bin/sh",
+    "-c",
+    "trap 'exit 0' TERM INT; while :; do sleep 1000 & wait; done",
+];
+
+/// A container's idle tail: logs a line on SIGTERM and exits 0 (pid 1 ignores signals it has
+/// no handler for). `wait` returns at once for a trapped signal.
+const IDLE: &str = "trap 'echo got-term; exit 0' TERM; while :; do sleep 1000 & wait $!; done";
+
+#[test]
+fn cri_pods_on_ocirun() {
+    scenario("cri_pods_on_ocirun", "ocirun");
+}
+
+/// The control: the same scenario on runc, so a difference is ocirun's.
+#[test]
+fn cri_pods_on_runc() {
+    scenario("cri_pods_on_runc", "runc");
+}
+
+fn scenario(test: &str, handler: &str) {
+    if !preflight(
+        test,
+        &[
+            "containerd",
+            "ctr",
+            "containerd-shim-runc-v2",
+            "runc",
+            "tar",
+        ],
+    ) {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let ctd = CriContainerd::start(PAUSE_IMAGE);
+    import_images(&ctd);
+    let version = ctd
+        .cri
+        .call(ctd.cri.runtime().version(api::VersionRequest::default()))
+        .unwrap();
+    assert_eq!(version.runtime_name, "containerd");
+    assert_eq!(version.runtime_api_version, "v1");
+
+    let mut ids = Vec::new();
+    ids.extend(workload_pod(&ctd, handler));
+    ids.extend(propagation_pod(&ctd, handler));
+    ids.extend(shared_pid_pod(&ctd, handler));
+
+    // Nothing left of any pod or container, by the runtime, the shim or containerd.
+    let pods = call(&ctd, |mut rt| async move {
+        rt.list_pod_sandbox(api::ListPodSandboxRequest::default())
+            .await
+    });
+    assert!(pods.items.is_empty(), "pods left: {:?}", pods.items);
+    let containers = call(&ctd, |mut rt| async move {
+        rt.list_containers(api::ListContainersRequest::default())
+            .await
+    });
+    assert!(containers.containers.is_empty(), "{containers:?}");
+    for id in &ids {
+        let roots = [
+            ctd.runtime_root("ocirun"),
+            ctd.runtime_root("runc"),
+            ctd.task_state(),
+        ];
+        let roots: Vec<&Path> = roots.iter().map(|p| p.as_path()).collect();
+        let r = eventually(|| {
+            let l = leaks(id, &roots);
+            l.is_empty().then_some(()).ok_or(l.join("\n"))
+        });
+        assert!(r.is_ok(), "left behind by {id}:\n{}", r.unwrap_err());
+    }
+    for root in [ctd.runtime_root("ocirun"), ctd.runtime_root("runc")] {
+        let left: Vec<_> = std::fs::read_dir(&root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        assert!(left.is_empty(), "state dirs left: {left:?}");
+    }
+    let r = eventually(|| {
+        let (c, m, p) = (ctd.cgroups_left(), ctd.mounts_left(), ctd.processes_left());
+        (c.is_empty() && m.is_empty() && p.is_empty())
+            .then_some(())
+            .ok_or(format!("cgroups {c:?}\nmounts {m:#?}\nprocesses {p:?}"))
+    });
+    assert!(r.is_ok(), "left behind:\n{}", r.unwrap_err());
+    eprintln!("{test}: {:.1}s", started.elapsed().as_secs_f64());
+}
+
+/// One RuntimeService call, failing the test with the status.
+fn call<T, F>(ctd: &CriContainerd, f: impl FnOnce(RuntimeClient) -> F) -> T
+where
+    F: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+{
+    let client = ctd.cri.runtime();
+    ctd.cri.call(f(client)).unwrap_or_else(|s| {
+        panic!(
+            "CRI call failed: {s}\ncontainerd's log (tail):\n{}",
+            tail(&ctd.log(), 40)
+        )
+    })
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Both images, one layer: the fixtures rootfs (busybox + probe).
+fn import_images(ctd: &CriContainerd) {
+    let rootfs = Rootfs::with_copies();
+    let work = ctd.dir.path().join("image");
+    std::fs::create_dir_all(&work).unwrap();
+    let archive = oci_archive(
+        &rootfs.path(),
+        &[
+            ImageSpec {
+                name: IMAGE,
+                entrypoint: &["/bin/sh"],
+            },
+            ImageSpec {
+                name: PAUSE_IMAGE,
+                entrypoint: PAUSE,
+            },
+        ],
+        &work,
+    );
+    ctd.import(&archive);
+    // The CRI plugin learns of imported images from containerd's events.
+    for image in [IMAGE, PAUSE_IMAGE] {
+        let r = eventually(|| {
+            let status = ctd
+                .cri
+                .call(ctd.cri.images().image_status(api::ImageStatusRequest {
+                    image: Some(api::ImageSpec {
+                        image: image.into(),
+                        ..Default::default()
+                    }),
+                    verbose: false,
+                }))
+                .map_err(|e| e.to_string())?;
+            status.image.map(drop).ok_or(format!("{image} not known"))
+        });
+        assert!(r.is_ok(), "{}", r.unwrap_err());
+    }
+}
+
+/// A pod on the host network with `pid` as its containers' pid namespace mode.
+fn pod_config(ctd: &CriContainerd, name: &str, pid: api::NamespaceMode) -> api::PodSandboxConfig {
+    let log_dir = ctd.log_dir(name);
+    std::fs::create_dir_all(&log_dir).unwrap();
+    api::PodSandboxConfig {
+        metadata: Some(api::PodSandboxMetadata {
+            name: name.into(),
+            uid: unique(name),
+            namespace: "ocikit".into(),
+            attempt: 0,
+        }),
+        log_directory: log_dir.to_string_lossy().into(),
+        linux: Some(api::LinuxPodSandboxConfig {
+            cgroup_parent: ctd.cgroup_parent.clone(),
+            security_context: Some(api::LinuxSandboxSecurityContext {
+                namespace_options: Some(api::NamespaceOption {
+                    network: api::NamespaceMode::Node as i32,
+                    pid: pid as i32,
+                    ipc: api::NamespaceMode::Pod as i32,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// RunPodSandbox on `handler`, checking it is that runtime's container.
+fn run_pod(ctd: &CriContainerd, config: &api::PodSandboxConfig, handler: &str) -> String {
+    let id = call(ctd, |mut rt| async move {
+        rt.run_pod_sandbox(api::RunPodSandboxRequest {
+            config: Some(config.clone()),
+            runtime_handler: handler.into(),
+        })
+        .await
+    })
+    .pod_sandbox_id;
+    let status = call(ctd, |mut rt| {
+        let id = id.clone();
+        async move {
+            rt.pod_sandbox_status(api::PodSandboxStatusRequest {
+                pod_sandbox_id: id,
+                verbose: false,
+            })
+            .await
+        }
+    });
+    assert_eq!(
+        status.status.map(|s| s.state),
+        Some(api::PodSandboxState::SandboxReady as i32)
+    );
+    assert_runtime(ctd, &id, handler);
+    id
+}
+
+/// `id` was made by `handler`'s binary: its state dir is in that handler's root, not the other's.
+fn assert_runtime(ctd: &CriContainerd, id: &str, handler: &str) {
+    for h in cri_support::containerd::HANDLERS {
+        let state = ctd.runtime_root(h).join(id).join("state.json");
+        assert_eq!(
+            state.is_file(),
+            h == handler,
+            "{id} on handler {handler}: {} {}",
+            state.display(),
+            if state.is_file() {
+                "exists"
+            } else {
+                "is missing"
+            }
+        );
+    }
+}
+
+fn container_config(name: &str, script: &str) -> api::ContainerConfig {
+    api::ContainerConfig {
+        metadata: Some(api::ContainerMetadata {
+            name: name.into(),
+            attempt: 0,
+        }),
+        image: Some(api::ImageSpec {
+            image: IMAGE.into(),
+            ..Default::default()
+        }),
+        command: vec!["/bin/sh".into(), "-c".into(), script.into()],
+        log_path: format!("{name}.log"),
+        linux: Some(api::LinuxContainerConfig::default()),
+        ..Default::default()
+    }
+}
+
+/// CreateContainer + StartContainer; returns the id once it is running.
+fn start_container(
+    ctd: &CriContainerd,
+    pod: &str,
+    pod_config: &api::PodSandboxConfig,
+    config: api::ContainerConfig,
+    handler: &str,
+) -> String {
+    let id = call(ctd, |mut rt| async move {
+        rt.create_container(api::CreateContainerRequest {
+            pod_sandbox_id: pod.into(),
+            config: Some(config),
+            sandbox_config: Some(pod_config.clone()),
+        })
+        .await
+    })
+    .container_id;
+    call(ctd, |mut rt| {
+        let id = id.clone();
+        async move {
+            rt.start_container(api::StartContainerRequest { container_id: id })
+                .await
+        }
+    });
+    assert_eq!(
+        container_state(ctd, &id).0,
+        api::ContainerState::ContainerRunning as i32
+    );
+    assert_runtime(ctd, &id, handler);
+    id
+}
+
+/// (state, exit code) from ContainerStatus.
+fn container_state(ctd: &CriContainerd, id: &str) -> (i32, i32) {
+    let status = call(ctd, |mut rt| async move {
+        rt.container_status(api::ContainerStatusRequest {
+            container_id: id.into(),
+            verbose: false,
+        })
+        .await
+    });
+    let s = status.status.unwrap();
+    (s.state, s.exit_code)
+}
+
+fn wait_exited(ctd: &CriContainerd, id: &str) -> i32 {
+    let mut code = -1;
+    let r = eventually(|| {
+        let (state, exit) = container_state(ctd, id);
+        code = exit;
+        (state == api::ContainerState::ContainerExited as i32)
+            .then_some(())
+            .ok_or(format!("state {state}"))
+    });
+    assert!(r.is_ok(), "{id} did not exit: {}", r.unwrap_err());
+    code
+}
+
+fn exec_sync(ctd: &CriContainerd, id: &str, script: &str) -> api::ExecSyncResponse {
+    call(ctd, |mut rt| async move {
+        rt.exec_sync(api::ExecSyncRequest {
+            container_id: id.into(),
+            cmd: vec!["/bin/sh".into(), "-c".into(), script.into()],
+            timeout: 30,
+        })
+        .await
+    })
+}
+
+/// ExecSync that must exit 0; its stdout.
+fn exec_ok(ctd: &CriContainerd, id: &str, script: &str) -> String {
+    let out = exec_sync(ctd, id, script);
+    assert_eq!(
+        out.exit_code,
+        0,
+        "{script}: stdout {:?} stderr {:?}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stop_and_remove_container(ctd: &CriContainerd, id: &str) {
+    call(ctd, |mut rt| async move {
+        rt.stop_container(api::StopContainerRequest {
+            container_id: id.into(),
+            timeout: 10,
+        })
+        .await
+    });
+    call(ctd, |mut rt| async move {
+        rt.remove_container(api::RemoveContainerRequest {
+            container_id: id.into(),
+        })
+        .await
+    });
+}
+
+fn stop_and_remove_pod(ctd: &CriContainerd, id: &str) {
+    call(ctd, |mut rt| async move {
+        rt.stop_pod_sandbox(api::StopPodSandboxRequest {
+            pod_sandbox_id: id.into(),
+        })
+        .await
+    });
+    call(ctd, |mut rt| async move {
+        rt.remove_pod_sandbox(api::RemovePodSandboxRequest {
+            pod_sandbox_id: id.into(),
+        })
+        .await
+    });
+}
+
+fn read_number(path: &Path) -> i64 {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("{}: {text:?}: {e}", path.display()))
+}
+
+/// A pod with one long-running container: exec (sync, streamed, tty), logs, stats, update
+/// of its resources, stop (SIGTERM, exit code 0 from its trap) and removal. Returns the ids.
+fn workload_pod(ctd: &CriContainerd, handler: &str) -> Vec<String> {
+    let config = pod_config(ctd, "workload", api::NamespaceMode::Container);
+    let pod = run_pod(ctd, &config, handler);
+    let mut main = container_config(
+        "main",
+        &format!("echo hello-stdout; echo hello-stderr >&2; {IDLE}"),
+    );
+    main.linux = Some(api::LinuxContainerConfig {
+        resources: Some(api::LinuxContainerResources {
+            memory_limit_in_bytes: 64 << 20,
+            cpu_shares: 512,
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let id = start_container(ctd, &pod, &config, main, handler);
+
+    // ExecSync: output, error output and exit status of the exec'd process (runc exec).
+    let out = exec_sync(ctd, &id, "echo in-exec; echo exec-err >&2; exit 3");
+    assert_eq!(out.exit_code, 3, "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "in-exec\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "exec-err\n");
+
+    // Streamed exec with stdin (crictl exec -i): the websocket's channels.
+    let url = call(ctd, |mut rt| {
+        let id = id.clone();
+        async move {
+            rt.exec(api::ExecRequest {
+                container_id: id,
+                cmd: [
+                    "/bin/sh",
+                    "-c",
+                    "read line; echo got-$line; echo to-err >&2; exit 4",
+                ]
+                .map(String::from)
+                .to_vec(),
+                tty: false,
+                stdin: true,
+                stdout: true,
+                stderr: true,
+            })
+            .await
+        }
+    })
+    .url;
+    let streamed = stream::exec(&url, Some(b"hello\n"));
+    assert_eq!(streamed.stdout, "got-hello\n", "{streamed:?}");
+    assert_eq!(streamed.stderr, "to-err\n", "{streamed:?}");
+    assert_eq!(streamed.exit_code, Some(4), "{streamed:?}");
+
+    // On a tty (crictl exec -it): the shim's console socket, the process on a pty.
+    let url = call(ctd, |mut rt| {
+        let id = id.clone();
+        async move {
+            rt.exec(api::ExecRequest {
+                container_id: id,
+                cmd: [
+                    "/bin/sh",
+                    "-c",
+                    "tty; test -t 0 && test -t 1 && echo IS-A-TTY; exit 5",
+                ]
+                .map(String::from)
+                .to_vec(),
+                tty: true,
+                stdin: true,
+                stdout: true,
+                stderr: false,
+            })
+            .await
+        }
+    })
+    .url;
+    let streamed = stream::exec(&url, None);
+    assert!(
+        streamed.stdout.contains("/dev/pts/") && streamed.stdout.contains("IS-A-TTY"),
+        "{streamed:?}"
+    );
+    assert_eq!(streamed.exit_code, Some(5), "{streamed:?}");
+
+    // Logs: the CRI log format (time stream tag text), both streams.
+    let log = ctd.log_dir("workload").join("main.log");
+    let r = eventually(|| {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        (text.contains(" stdout F hello-stdout") && text.contains(" stderr F hello-stderr"))
+            .then_some(())
+            .ok_or(text)
+    });
+    assert!(r.is_ok(), "{}: {}", log.display(), r.unwrap_err());
+
+    // Stats: what the shim reads from the container's cgroup.
+    let stats = call(ctd, |mut rt| {
+        let id = id.clone();
+        async move {
+            rt.container_stats(api::ContainerStatsRequest { container_id: id })
+                .await
+        }
+    })
+    .stats
+    .unwrap();
+    let memory = stats.memory.unwrap();
+    assert!(
+        memory.working_set_bytes.is_some_and(|v| v.value > 0),
+        "{memory:?}"
+    );
+    assert!(stats.cpu.is_some(), "{stats:?}");
+    let pod_stats = call(ctd, |mut rt| {
+        let pod = pod.clone();
+        async move {
+            rt.list_pod_sandbox_stats(api::ListPodSandboxStatsRequest {
+                filter: Some(api::PodSandboxStatsFilter {
+                    id: pod,
+                    ..Default::default()
+                }),
+            })
+            .await
+        }
+    });
+    let linux = pod_stats.stats[0].linux.as_ref().unwrap();
+    assert!(
+        linux
+            .containers
+            .iter()
+            .any(|c| c.attributes.as_ref().is_some_and(|a| a.id == id)),
+        "{linux:?}"
+    );
+
+    // Resources at create, then UpdateContainerResources (runc update --resources -), as
+    // the kernel has them.
+    let memory_limit = ctd.cgroup("memory", &id).join("memory.limit_in_bytes");
+    let shares = ctd.cgroup("cpu", &id).join("cpu.shares");
+    let quota = ctd.cgroup("cpu", &id).join("cpu.cfs_quota_us");
+    assert_eq!(read_number(&memory_limit), 64 << 20);
+    assert_eq!(read_number(&shares), 512);
+    call(ctd, |mut rt| {
+        let id = id.clone();
+        async move {
+            rt.update_container_resources(api::UpdateContainerResourcesRequest {
+                container_id: id,
+                linux: Some(api::LinuxContainerResources {
+                    memory_limit_in_bytes: 96 << 20,
+                    cpu_shares: 256,
+                    cpu_period: 100_000,
+                    cpu_quota: 50_000,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .await
+        }
+    });
+    assert_eq!(read_number(&memory_limit), 96 << 20);
+    assert_eq!(read_number(&shares), 256);
+    assert_eq!(read_number(&quota), 50_000);
+    let inside = exec_ok(ctd, &id, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes");
+    assert_eq!(inside.trim(), (96 << 20).to_string());
+
+    // StopContainer: SIGTERM, the trap's exit code, its last log line.
+    call(ctd, |mut rt| {
+        let id = id.clone();
+        async move {
+            rt.stop_container(api::StopContainerRequest {
+                container_id: id,
+                timeout: 10,
+            })
+            .await
+        }
+    });
+    assert_eq!(wait_exited(ctd, &id), 0);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains(" stdout F got-term"), "{text}");
+    call(ctd, |mut rt| {
+        let id = id.clone();
+        async move {
+            rt.remove_container(api::RemoveContainerRequest { container_id: id })
+                .await
+        }
+    });
+    stop_and_remove_pod(ctd, &pod);
+    vec![pod, id]
+}
+
+/// Bidirectional (rshared) and HostToContainer (rslave) volumes of shared host mounts, as
+/// kubelet sends them: a mount made inside reaches the host only with Bidirectional; a mount
+/// the host makes later reaches both containers.
+fn propagation_pod(ctd: &CriContainerd, handler: &str) -> Vec<String> {
+    let config = pod_config(ctd, "propagation", api::NamespaceMode::Container);
+    let pod = run_pod(ctd, &config, handler);
+    let volumes = ctd.dir.path().join("volumes");
+    let bidi = SharedMount::new(&volumes.join("bidi"));
+    let h2c = SharedMount::new(&volumes.join("h2c"));
+    let mount_inside = format!(
+        "mkdir -p /vol/from-container && mount -t tmpfs -o size=1m made-inside /vol/from-container \
+         && echo mounted; {IDLE}"
+    );
+    let with_volume = |name: &str, host: &Path, propagation: api::MountPropagation| {
+        let mut c = container_config(name, &mount_inside);
+        c.mounts = vec![api::Mount {
+            container_path: "/vol".into(),
+            host_path: host.to_string_lossy().into(),
+            propagation: propagation as i32,
+            ..Default::default()
+        }];
+        c.linux = Some(api::LinuxContainerConfig {
+            security_context: Some(api::LinuxContainerSecurityContext {
+                capabilities: Some(api::Capability {
+                    add_capabilities: vec!["SYS_ADMIN".into()],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        c
+    };
+    let bidi_id = start_container(
+        ctd,
+        &pod,
+        &config,
+        with_volume(
+            "bidi",
+            bidi.path(),
+            api::MountPropagation::PropagationBidirectional,
+        ),
+        handler,
+    );
+    let h2c_id = start_container(
+        ctd,
+        &pod,
+        &config,
+        with_volume(
+            "h2c",
+            h2c.path(),
+            api::MountPropagation::PropagationHostToContainer,
+        ),
+        handler,
+    );
+    for (name, id) in [("bidi", &bidi_id), ("h2c", &h2c_id)] {
+        let r = eventually(|| {
+            let out = exec_sync(
+                ctd,
+                id,
+                "grep -q ' /vol/from-container ' /proc/self/mountinfo",
+            );
+            (out.exit_code == 0).then_some(()).ok_or(format!("{out:?}"))
+        });
+        assert!(
+            r.is_ok(),
+            "{name}: the container's own mount is missing: {}",
+            r.unwrap_err()
+        );
+    }
+    let r = eventually(|| {
+        is_host_mount_point(&bidi.path().join("from-container"))
+            .then_some(())
+            .ok_or_else(String::new)
+    });
+    assert!(
+        r.is_ok(),
+        "Bidirectional: the mount made in the container did not reach the host"
+    );
+    assert!(
+        !is_host_mount_point(&h2c.path().join("from-container")),
+        "HostToContainer: the mount made in the container reached the host"
+    );
+    for (vol, id) in [(&bidi, &bidi_id), (&h2c, &h2c_id)] {
+        mount_tmpfs(&vol.path().join("from-host"));
+        let r = eventually(|| {
+            let out = exec_sync(ctd, id, "grep -q ' /vol/from-host ' /proc/self/mountinfo");
+            (out.exit_code == 0).then_some(()).ok_or(format!("{out:?}"))
+        });
+        assert!(
+            r.is_ok(),
+            "the host's mount did not reach {}: {}",
+            vol.path().display(),
+            r.unwrap_err()
+        );
+    }
+    stop_and_remove_container(ctd, &bidi_id);
+    stop_and_remove_container(ctd, &h2c_id);
+    stop_and_remove_pod(ctd, &pod);
+    drop((bidi, h2c));
+    vec![pod, bidi_id, h2c_id]
+}
+
+/// A pod sharing one pid namespace (shareProcessNamespace): the containers see each other's
+/// processes; when one's main process exits, the shim's `kill --all` ends what it left in
+/// its cgroup.
+fn shared_pid_pod(ctd: &CriContainerd, handler: &str) -> Vec<String> {
+    let config = pod_config(ctd, "shared-pid", api::NamespaceMode::Pod);
+    let pod = run_pod(ctd, &config, handler);
+    let watcher = start_container(
+        ctd,
+        &pod,
+        &config,
+        container_config("watcher", IDLE),
+        handler,
+    );
+    let leaver = start_container(
+        ctd,
+        &pod,
+        &config,
+        container_config(
+            "leaver",
+            "sleep 1111 & while [ ! -e /tmp/go ]; do sleep 0.2; done; echo leaving",
+        ),
+        handler,
+    );
+    let ps = exec_ok(ctd, &watcher, "ps -o pid,args");
+    assert!(
+        ps.contains("sleep 1111") && ps.contains("while :; do sleep 1000"),
+        "the watcher sees the leaver's and the sandbox's processes:\n{ps}"
+    );
+    let procs = ctd.cgroup("pids", &leaver).join("cgroup.procs");
+    let count = || {
+        std::fs::read_to_string(&procs)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    assert!(count() >= 2, "the leaver and its sleep: {}", count());
+    exec_ok(ctd, &leaver, "touch /tmp/go");
+    assert_eq!(wait_exited(ctd, &leaver), 0);
+    let r = eventually(|| {
+        let ps = exec_ok(ctd, &watcher, "ps -o pid,args");
+        (!ps.contains("sleep 1111") && count() == 0)
+            .then_some(())
+            .ok_or(format!("{} in the leaver's cgroup; ps:\n{ps}", count()))
+    });
+    assert!(
+        r.is_ok(),
+        "what the leaver left outlived it: {}\ncontainerd's log (tail):\n{}",
+        r.unwrap_err(),
+        tail(&ctd.log(), 20)
+    );
+    assert!(
+        !ctd.log().contains("failed to kill init's children"),
+        "the shim's kill --all failed:\n{}",
+        tail(&ctd.log(), 20)
+    );
+    call(ctd, |mut rt| {
+        let id = leaver.clone();
+        async move {
+            rt.remove_container(api::RemoveContainerRequest { container_id: id })
+                .await
+        }
+    });
+    stop_and_remove_container(ctd, &watcher);
+    stop_and_remove_pod(ctd, &pod);
+    vec![pod, watcher, leaver]
+}

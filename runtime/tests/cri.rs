@@ -15,15 +15,26 @@
 
 mod cri_support;
 mod peers_support;
+mod shared_mount;
 
 use cri_support::containerd::CriContainerd;
 use cri_support::image::{oci_archive, ImageSpec};
-use cri_support::{is_host_mount_point, mount_tmpfs, stream, SharedMount};
+use cri_support::{mount_tmpfs, stream};
 use k8s_cri::v1 as api;
 use peers_support::{eventually, leaks, preflight, unique, Rootfs};
+use shared_mount::{is_mount_point, SharedMount};
 use std::path::Path;
 
 type RuntimeClient = api::runtime_service_client::RuntimeServiceClient<tonic::transport::Channel>;
+
+/// `cri!(ctd, method, request)`: one RuntimeService call, failing the test with the status
+/// and the tail of containerd's log.
+macro_rules! cri {
+    ($ctd:expr, $method:ident, $request:expr) => {{
+        let request = $request;
+        call($ctd, |mut rt| async move { rt.$method(request).await })
+    }};
+}
 
 /// The image every container runs (its command is always given).
 const IMAGE: &str = "docker.io/ocikit/cri-busybox:test";
@@ -67,10 +78,7 @@ fn scenario(test: &str, handler: &str) {
     let started = std::time::Instant::now();
     let ctd = CriContainerd::start(PAUSE_IMAGE);
     import_images(&ctd);
-    let version = ctd
-        .cri
-        .call(ctd.cri.runtime().version(api::VersionRequest::default()))
-        .unwrap();
+    let version = cri!(&ctd, version, api::VersionRequest::default());
     assert_eq!(version.runtime_name, "containerd");
     assert_eq!(version.runtime_api_version, "v1");
 
@@ -80,15 +88,13 @@ fn scenario(test: &str, handler: &str) {
     ids.extend(shared_pid_pod(&ctd, handler));
 
     // Nothing left of any pod or container, by the runtime, the shim or containerd.
-    let pods = call(&ctd, |mut rt| async move {
-        rt.list_pod_sandbox(api::ListPodSandboxRequest::default())
-            .await
-    });
+    let pods = cri!(
+        &ctd,
+        list_pod_sandbox,
+        api::ListPodSandboxRequest::default()
+    );
     assert!(pods.items.is_empty(), "pods left: {:?}", pods.items);
-    let containers = call(&ctd, |mut rt| async move {
-        rt.list_containers(api::ListContainersRequest::default())
-            .await
-    });
+    let containers = cri!(&ctd, list_containers, api::ListContainersRequest::default());
     assert!(containers.containers.is_empty(), "{containers:?}");
     for id in &ids {
         let roots = [
@@ -122,13 +128,11 @@ fn scenario(test: &str, handler: &str) {
     eprintln!("{test}: {:.1}s", started.elapsed().as_secs_f64());
 }
 
-/// One RuntimeService call, failing the test with the status.
 fn call<T, F>(ctd: &CriContainerd, f: impl FnOnce(RuntimeClient) -> F) -> T
 where
     F: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
 {
-    let client = ctd.cri.runtime();
-    ctd.cri.call(f(client)).unwrap_or_else(|s| {
+    ctd.cri.call(f(ctd.cri.runtime())).unwrap_or_else(|s| {
         panic!(
             "CRI call failed: {s}\ncontainerd's log (tail):\n{}",
             tail(&ctd.log(), 40)
@@ -211,24 +215,23 @@ fn pod_config(ctd: &CriContainerd, name: &str, pid: api::NamespaceMode) -> api::
 
 /// RunPodSandbox on `handler`, checking it is that runtime's container.
 fn run_pod(ctd: &CriContainerd, config: &api::PodSandboxConfig, handler: &str) -> String {
-    let id = call(ctd, |mut rt| async move {
-        rt.run_pod_sandbox(api::RunPodSandboxRequest {
+    let id = cri!(
+        ctd,
+        run_pod_sandbox,
+        api::RunPodSandboxRequest {
             config: Some(config.clone()),
             runtime_handler: handler.into(),
-        })
-        .await
-    })
-    .pod_sandbox_id;
-    let status = call(ctd, |mut rt| {
-        let id = id.clone();
-        async move {
-            rt.pod_sandbox_status(api::PodSandboxStatusRequest {
-                pod_sandbox_id: id,
-                verbose: false,
-            })
-            .await
         }
-    });
+    )
+    .pod_sandbox_id;
+    let status = cri!(
+        ctd,
+        pod_sandbox_status,
+        api::PodSandboxStatusRequest {
+            pod_sandbox_id: id.clone(),
+            verbose: false,
+        }
+    );
     assert_eq!(
         status.status.map(|s| s.state),
         Some(api::PodSandboxState::SandboxReady as i32)
@@ -265,7 +268,7 @@ fn container_config(name: &str, script: &str) -> api::ContainerConfig {
             image: IMAGE.into(),
             ..Default::default()
         }),
-        command: vec!["/bin/sh".into(), "-c".into(), script.into()],
+        command: sh(script),
         log_path: format!("{name}.log"),
         linux: Some(api::LinuxContainerConfig::default()),
         ..Default::default()
@@ -280,22 +283,23 @@ fn start_container(
     config: api::ContainerConfig,
     handler: &str,
 ) -> String {
-    let id = call(ctd, |mut rt| async move {
-        rt.create_container(api::CreateContainerRequest {
+    let id = cri!(
+        ctd,
+        create_container,
+        api::CreateContainerRequest {
             pod_sandbox_id: pod.into(),
             config: Some(config),
             sandbox_config: Some(pod_config.clone()),
-        })
-        .await
-    })
-    .container_id;
-    call(ctd, |mut rt| {
-        let id = id.clone();
-        async move {
-            rt.start_container(api::StartContainerRequest { container_id: id })
-                .await
         }
-    });
+    )
+    .container_id;
+    cri!(
+        ctd,
+        start_container,
+        api::StartContainerRequest {
+            container_id: id.clone()
+        }
+    );
     assert_eq!(
         container_state(ctd, &id).0,
         api::ContainerState::ContainerRunning as i32
@@ -306,13 +310,14 @@ fn start_container(
 
 /// (state, exit code) from ContainerStatus.
 fn container_state(ctd: &CriContainerd, id: &str) -> (i32, i32) {
-    let status = call(ctd, |mut rt| async move {
-        rt.container_status(api::ContainerStatusRequest {
+    let status = cri!(
+        ctd,
+        container_status,
+        api::ContainerStatusRequest {
             container_id: id.into(),
             verbose: false,
-        })
-        .await
-    });
+        }
+    );
     let s = status.status.unwrap();
     (s.state, s.exit_code)
 }
@@ -330,15 +335,35 @@ fn wait_exited(ctd: &CriContainerd, id: &str) -> i32 {
     code
 }
 
+/// `/bin/sh -c SCRIPT`.
+fn sh(script: &str) -> Vec<String> {
+    ["/bin/sh", "-c", script].map(String::from).to_vec()
+}
+
+/// Exec, the streamed kind, with stdin: the URL of its stream on containerd's streaming
+/// server. On a `tty` stderr is the terminal too.
+fn exec_url(ctd: &CriContainerd, id: &str, script: &str, tty: bool) -> String {
+    let request = api::ExecRequest {
+        container_id: id.into(),
+        cmd: sh(script),
+        tty,
+        stdin: true,
+        stdout: true,
+        stderr: !tty,
+    };
+    cri!(ctd, exec, request).url
+}
+
 fn exec_sync(ctd: &CriContainerd, id: &str, script: &str) -> api::ExecSyncResponse {
-    call(ctd, |mut rt| async move {
-        rt.exec_sync(api::ExecSyncRequest {
+    cri!(
+        ctd,
+        exec_sync,
+        api::ExecSyncRequest {
             container_id: id.into(),
-            cmd: vec!["/bin/sh".into(), "-c".into(), script.into()],
+            cmd: sh(script),
             timeout: 30,
-        })
-        .await
-    })
+        }
+    )
 }
 
 /// ExecSync that must exit 0; its stdout.
@@ -355,41 +380,44 @@ fn exec_ok(ctd: &CriContainerd, id: &str, script: &str) -> String {
 }
 
 fn stop_and_remove_container(ctd: &CriContainerd, id: &str) {
-    call(ctd, |mut rt| async move {
-        rt.stop_container(api::StopContainerRequest {
+    cri!(
+        ctd,
+        stop_container,
+        api::StopContainerRequest {
             container_id: id.into(),
             timeout: 10,
-        })
-        .await
-    });
-    call(ctd, |mut rt| async move {
-        rt.remove_container(api::RemoveContainerRequest {
+        }
+    );
+    cri!(
+        ctd,
+        remove_container,
+        api::RemoveContainerRequest {
             container_id: id.into(),
-        })
-        .await
-    });
+        }
+    );
 }
 
 fn stop_and_remove_pod(ctd: &CriContainerd, id: &str) {
-    call(ctd, |mut rt| async move {
-        rt.stop_pod_sandbox(api::StopPodSandboxRequest {
+    cri!(
+        ctd,
+        stop_pod_sandbox,
+        api::StopPodSandboxRequest {
             pod_sandbox_id: id.into(),
-        })
-        .await
-    });
-    call(ctd, |mut rt| async move {
-        rt.remove_pod_sandbox(api::RemovePodSandboxRequest {
+        }
+    );
+    cri!(
+        ctd,
+        remove_pod_sandbox,
+        api::RemovePodSandboxRequest {
             pod_sandbox_id: id.into(),
-        })
-        .await
-    });
+        }
+    );
 }
 
-fn read_number(path: &Path) -> i64 {
+/// A cgroup file's value, trimmed.
+fn read(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    text.trim()
-        .parse()
-        .unwrap_or_else(|e| panic!("{}: {text:?}: {e}", path.display()))
+    text.trim().to_string()
 }
 
 /// A pod with one long-running container: exec (sync, streamed, tty), logs, stats, update
@@ -418,54 +446,20 @@ fn workload_pod(ctd: &CriContainerd, handler: &str) -> Vec<String> {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "exec-err\n");
 
     // Streamed exec with stdin (crictl exec -i): the websocket's channels.
-    let url = call(ctd, |mut rt| {
-        let id = id.clone();
-        async move {
-            rt.exec(api::ExecRequest {
-                container_id: id,
-                cmd: [
-                    "/bin/sh",
-                    "-c",
-                    "read line; echo got-$line; echo to-err >&2; exit 4",
-                ]
-                .map(String::from)
-                .to_vec(),
-                tty: false,
-                stdin: true,
-                stdout: true,
-                stderr: true,
-            })
-            .await
-        }
-    })
-    .url;
+    let url = exec_url(
+        ctd,
+        &id,
+        "read line; echo got-$line; echo to-err >&2; exit 4",
+        false,
+    );
     let streamed = stream::exec(&url, Some(b"hello\n"));
     assert_eq!(streamed.stdout, "got-hello\n", "{streamed:?}");
     assert_eq!(streamed.stderr, "to-err\n", "{streamed:?}");
     assert_eq!(streamed.exit_code, Some(4), "{streamed:?}");
 
     // On a tty (crictl exec -it): the shim's console socket, the process on a pty.
-    let url = call(ctd, |mut rt| {
-        let id = id.clone();
-        async move {
-            rt.exec(api::ExecRequest {
-                container_id: id,
-                cmd: [
-                    "/bin/sh",
-                    "-c",
-                    "tty; test -t 0 && test -t 1 && echo IS-A-TTY; exit 5",
-                ]
-                .map(String::from)
-                .to_vec(),
-                tty: true,
-                stdin: true,
-                stdout: true,
-                stderr: false,
-            })
-            .await
-        }
-    })
-    .url;
+    let script = "tty; test -t 0 && test -t 1 && echo IS-A-TTY; exit 5";
+    let url = exec_url(ctd, &id, script, true);
     let streamed = stream::exec(&url, None);
     assert!(
         streamed.stdout.contains("/dev/pts/") && streamed.stdout.contains("IS-A-TTY"),
@@ -484,13 +478,13 @@ fn workload_pod(ctd: &CriContainerd, handler: &str) -> Vec<String> {
     assert!(r.is_ok(), "{}: {}", log.display(), r.unwrap_err());
 
     // Stats: what the shim reads from the container's cgroup.
-    let stats = call(ctd, |mut rt| {
-        let id = id.clone();
-        async move {
-            rt.container_stats(api::ContainerStatsRequest { container_id: id })
-                .await
+    let stats = cri!(
+        ctd,
+        container_stats,
+        api::ContainerStatsRequest {
+            container_id: id.clone()
         }
-    })
+    )
     .stats
     .unwrap();
     let memory = stats.memory.unwrap();
@@ -499,18 +493,16 @@ fn workload_pod(ctd: &CriContainerd, handler: &str) -> Vec<String> {
         "{memory:?}"
     );
     assert!(stats.cpu.is_some(), "{stats:?}");
-    let pod_stats = call(ctd, |mut rt| {
-        let pod = pod.clone();
-        async move {
-            rt.list_pod_sandbox_stats(api::ListPodSandboxStatsRequest {
-                filter: Some(api::PodSandboxStatsFilter {
-                    id: pod,
-                    ..Default::default()
-                }),
-            })
-            .await
+    let pod_stats = cri!(
+        ctd,
+        list_pod_sandbox_stats,
+        api::ListPodSandboxStatsRequest {
+            filter: Some(api::PodSandboxStatsFilter {
+                id: pod.clone(),
+                ..Default::default()
+            }),
         }
-    });
+    );
     let linux = pod_stats.stats[0].linux.as_ref().unwrap();
     assert!(
         linux
@@ -521,56 +513,59 @@ fn workload_pod(ctd: &CriContainerd, handler: &str) -> Vec<String> {
     );
 
     // Resources at create, then UpdateContainerResources (runc update --resources -), as
-    // the kernel has them.
-    let memory_limit = ctd.cgroup("memory", &id).join("memory.limit_in_bytes");
-    let shares = ctd.cgroup("cpu", &id).join("cpu.shares");
-    let quota = ctd.cgroup("cpu", &id).join("cpu.cfs_quota_us");
-    assert_eq!(read_number(&memory_limit), 64 << 20);
-    assert_eq!(read_number(&shares), 512);
-    call(ctd, |mut rt| {
-        let id = id.clone();
-        async move {
-            rt.update_container_resources(api::UpdateContainerResourcesRequest {
-                container_id: id,
-                linux: Some(api::LinuxContainerResources {
-                    memory_limit_in_bytes: 96 << 20,
-                    cpu_shares: 256,
-                    cpu_period: 100_000,
-                    cpu_quota: 50_000,
-                    ..Default::default()
-                }),
+    // the kernel has them (on cgroup2 in runc's conversion: cpu.weight = 1 + (shares - 2) *
+    // 9999 / 262142).
+    let v2 = cri_support::containerd::cgroup2_only();
+    let memory = ctd.cgroup_file(&id, "memory/memory.limit_in_bytes", "memory.max");
+    let cpu = ctd.cgroup_file(&id, "cpu/cpu.shares", "cpu.weight");
+    let quota = ctd.cgroup_file(&id, "cpu/cpu.cfs_quota_us", "cpu.max");
+    assert_eq!(read(&memory), (64 << 20).to_string());
+    assert_eq!(read(&cpu), if v2 { "20" } else { "512" });
+    assert_eq!(read(&quota), if v2 { "max 100000" } else { "-1" });
+    cri!(
+        ctd,
+        update_container_resources,
+        api::UpdateContainerResourcesRequest {
+            container_id: id.clone(),
+            linux: Some(api::LinuxContainerResources {
+                memory_limit_in_bytes: 96 << 20,
+                cpu_shares: 256,
+                cpu_period: 100_000,
+                cpu_quota: 50_000,
                 ..Default::default()
-            })
-            .await
+            }),
+            ..Default::default()
         }
-    });
-    assert_eq!(read_number(&memory_limit), 96 << 20);
-    assert_eq!(read_number(&shares), 256);
-    assert_eq!(read_number(&quota), 50_000);
-    let inside = exec_ok(ctd, &id, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes");
+    );
+    assert_eq!(read(&memory), (96 << 20).to_string());
+    assert_eq!(read(&cpu), if v2 { "10" } else { "256" });
+    assert_eq!(read(&quota), if v2 { "50000 100000" } else { "50000" });
+    let inside = exec_ok(
+        ctd,
+        &id,
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max",
+    );
     assert_eq!(inside.trim(), (96 << 20).to_string());
 
     // StopContainer: SIGTERM, the trap's exit code, its last log line.
-    call(ctd, |mut rt| {
-        let id = id.clone();
-        async move {
-            rt.stop_container(api::StopContainerRequest {
-                container_id: id,
-                timeout: 10,
-            })
-            .await
+    cri!(
+        ctd,
+        stop_container,
+        api::StopContainerRequest {
+            container_id: id.clone(),
+            timeout: 10,
         }
-    });
+    );
     assert_eq!(wait_exited(ctd, &id), 0);
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains(" stdout F got-term"), "{text}");
-    call(ctd, |mut rt| {
-        let id = id.clone();
-        async move {
-            rt.remove_container(api::RemoveContainerRequest { container_id: id })
-                .await
+    cri!(
+        ctd,
+        remove_container,
+        api::RemoveContainerRequest {
+            container_id: id.clone()
         }
-    });
+    );
     stop_and_remove_pod(ctd, &pod);
     vec![pod, id]
 }
@@ -646,7 +641,7 @@ fn propagation_pod(ctd: &CriContainerd, handler: &str) -> Vec<String> {
         );
     }
     let r = eventually(|| {
-        is_host_mount_point(&bidi.path().join("from-container"))
+        is_mount_point(&bidi.path().join("from-container"))
             .then_some(())
             .ok_or_else(String::new)
     });
@@ -655,7 +650,7 @@ fn propagation_pod(ctd: &CriContainerd, handler: &str) -> Vec<String> {
         "Bidirectional: the mount made in the container did not reach the host"
     );
     assert!(
-        !is_host_mount_point(&h2c.path().join("from-container")),
+        !is_mount_point(&h2c.path().join("from-container")),
         "HostToContainer: the mount made in the container reached the host"
     );
     for (vol, id) in [(&bidi, &bidi_id), (&h2c, &h2c_id)] {
@@ -706,7 +701,7 @@ fn shared_pid_pod(ctd: &CriContainerd, handler: &str) -> Vec<String> {
         ps.contains("sleep 1111") && ps.contains("while :; do sleep 1000"),
         "the watcher sees the leaver's and the sandbox's processes:\n{ps}"
     );
-    let procs = ctd.cgroup("pids", &leaver).join("cgroup.procs");
+    let procs = ctd.cgroup_file(&leaver, "pids/cgroup.procs", "cgroup.procs");
     let count = || {
         std::fs::read_to_string(&procs)
             .map(|t| t.lines().count())
@@ -732,13 +727,13 @@ fn shared_pid_pod(ctd: &CriContainerd, handler: &str) -> Vec<String> {
         "the shim's kill --all failed:\n{}",
         tail(&ctd.log(), 20)
     );
-    call(ctd, |mut rt| {
-        let id = leaver.clone();
-        async move {
-            rt.remove_container(api::RemoveContainerRequest { container_id: id })
-                .await
+    cri!(
+        ctd,
+        remove_container,
+        api::RemoveContainerRequest {
+            container_id: leaver.clone()
         }
-    });
+    );
     stop_and_remove_container(ctd, &watcher);
     stop_and_remove_pod(ctd, &pod);
     vec![pod, watcher, leaver]

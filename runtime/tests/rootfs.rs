@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod rootfs_support;
+mod shared_mount;
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::Path;
@@ -313,10 +314,9 @@ fn rshared_volume_propagates_to_the_host() {
         return;
     };
     let volume = bundle.path().join("volume");
-    std::fs::create_dir(&volume).unwrap();
     std::fs::create_dir(bundle.rootfs().join("volume")).unwrap();
     // A shared mount on the host, as kubelet's pod volumes are; undone however the test ends.
-    let shared = SharedMount::new(&volume);
+    let shared = shared_mount::SharedMount::new(&volume);
     let config = spec(json!({
         "linux": {"rootfsPropagation": "rshared"},
         "mounts": [
@@ -345,41 +345,6 @@ fn rshared_volume_propagates_to_the_host() {
         reached,
         "the container's mount did not reach the host at {inside:?}"
     );
-}
-
-/// `path` bound onto itself and made shared in the test's own mount namespace; unmounted
-/// (with whatever was propagated into it) on drop.
-struct SharedMount(std::path::PathBuf);
-
-impl SharedMount {
-    fn new(path: &Path) -> Self {
-        use nix::mount::{mount, MsFlags};
-        mount(
-            Some(path),
-            path,
-            None::<&str>,
-            MsFlags::MS_BIND,
-            None::<&str>,
-        )
-        .unwrap();
-        let guard = SharedMount(path.to_owned());
-        mount(
-            None::<&str>,
-            path,
-            None::<&str>,
-            MsFlags::MS_SHARED,
-            None::<&str>,
-        )
-        .unwrap();
-        guard
-    }
-}
-
-impl Drop for SharedMount {
-    fn drop(&mut self) {
-        let _ = nix::mount::umount2(&self.0.join("inside"), nix::mount::MntFlags::MNT_DETACH);
-        let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
-    }
 }
 
 #[test]

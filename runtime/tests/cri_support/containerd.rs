@@ -42,16 +42,7 @@ impl CriContainerd {
         for sub in ["cni", "logs", "opt"] {
             std::fs::create_dir_all(d.join(sub)).unwrap();
         }
-        std::fs::write(d.join("config.toml"), config(d, sandbox_image)).unwrap();
-        let log = std::fs::File::create(d.join("containerd.log")).unwrap();
-        let child = Command::new("containerd")
-            .arg("--config")
-            .arg(d.join("config.toml"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        let child = crate::peers_support::containerd::spawn(d, &config(d, sandbox_image));
         let socket = d.join("containerd.sock");
         let deadline = Instant::now() + Duration::from_secs(20);
         let cri = loop {
@@ -119,12 +110,17 @@ impl CriContainerd {
             .stdin(Stdio::null()));
     }
 
-    /// The container or sandbox cgroup `id` in hierarchy `controller` (e.g. "memory").
-    pub fn cgroup(&self, controller: &str, id: &str) -> PathBuf {
-        Path::new("/sys/fs/cgroup")
-            .join(controller)
-            .join(self.cgroup_parent.trim_start_matches('/'))
-            .join(id)
+    /// A file of container (or sandbox) `id`'s cgroup: `v1` as "CONTROLLER/FILE" on a host
+    /// with v1 controllers (hybrid included), `v2` on a cgroup2-only host.
+    pub fn cgroup_file(&self, id: &str, v1: &str, v2: &str) -> PathBuf {
+        let root = Path::new("/sys/fs/cgroup");
+        let parent = self.cgroup_parent.trim_start_matches('/');
+        if cgroup2_only() {
+            root.join(parent).join(id).join(v2)
+        } else {
+            let (controller, file) = v1.split_once('/').expect("v1 is CONTROLLER/FILE");
+            root.join(controller).join(parent).join(id).join(file)
+        }
     }
 
     /// The cgroups left under the pods' parent, in every hierarchy.
@@ -228,6 +224,11 @@ impl Drop for CriContainerd {
     }
 }
 
+/// A cgroup2-only host: /sys/fs/cgroup is the unified hierarchy itself.
+pub fn cgroup2_only() -> bool {
+    Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
 /// `/<name>` in every cgroup hierarchy (each v1 controller, the unified one, or the root of
 /// a v2 host).
 fn cgroup_parents(name: &str) -> Vec<PathBuf> {
@@ -285,7 +286,12 @@ fn config(d: &Path, sandbox_image: &str) -> String {
         let runtime = runtimes
             .get_mut(handler)
             .and_then(toml::Value::as_table_mut)
-            .unwrap_or_else(|| panic!("README's snippet lacks the {handler} runtime"));
+            .unwrap_or_else(|| {
+                panic!(
+                    "README's snippet lacks the {handler} runtime (containerd's CRI plugin refuses \
+                     to load when its default_runtime_name, runc, is not listed)"
+                )
+            });
         let options = runtime
             .entry("options")
             .or_insert_with(|| toml::Value::Table(toml::Table::new()))

@@ -19,6 +19,7 @@ pub mod seccomp;
 pub mod signal;
 pub mod spec;
 pub mod state;
+pub mod sysctl;
 pub mod timefmt;
 
 /// The version of the OCI runtime spec this runtime implements (runtime.md "State":

@@ -438,6 +438,10 @@ fn check_linux(spec: &Spec) -> Result<(), FieldError> {
             "setting the domainname needs a uts namespace",
         ));
     }
+    if let Some(sysctl) = linux.sysctl() {
+        crate::sysctl::check(sysctl, namespaces)
+            .map_err(|(key, why)| FieldError::new(format!("linux.sysctl.{key}"), why))?;
+    }
     if let Some(offsets) = linux.time_offsets() {
         let new_time = namespaces
             .iter()

@@ -121,7 +121,6 @@ fn terminal_goes_over_the_console_socket() {
     if !is_root() {
         return;
     }
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     let oci = Ocirun::new();
     let bundle = Bundle::new(&Config::probe(&["report", "pause"]).terminal(true)).unwrap();
     let id = unique_id("tty");
@@ -137,27 +136,7 @@ fn terminal_goes_over_the_console_socket() {
         id.as_ref(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let (conn, _) = listener.accept().unwrap();
-    let mut buf = [0u8; 256];
-    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = nix::sys::socket::recvmsg::<()>(
-        conn.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        nix::sys::socket::MsgFlags::empty(),
-    )
-    .unwrap();
-    let fd = msg
-        .cmsgs()
-        .unwrap()
-        .find_map(|c| match c {
-            nix::sys::socket::ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
-            _ => None,
-        })
-        .expect("an fd over SCM_RIGHTS");
-    // SAFETY: the fd was just received and is ours.
-    let master = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let master = common::accept_console(&listener);
     oci.ok(["start", &id]);
     let mut line = String::new();
     std::io::BufRead::read_line(&mut std::io::BufReader::new(&master), &mut line).unwrap();

@@ -685,14 +685,13 @@ fn console_is_the_pty_bound_between_pivot_and_finalize() {
     let opts = bundle.options();
     let pty_rdev = std::cell::Cell::new(0);
     let steps = || {
-        use std::os::fd::AsRawFd;
+        use std::os::fd::AsFd;
         ocirun::rootfs::prepare(&config, &rootfs, &opts)?;
         ocirun::rootfs::pivot(&config, &rootfs, &opts)?;
         // As runc: the pty comes from the container's own devpts (/dev/ptmx -> pts/ptmx).
         let pty = nix::pty::openpty(None, None).unwrap();
         pty_rdev.set(nix::sys::stat::fstat(&pty.slave).unwrap().st_rdev);
-        let slave = format!("/proc/self/fd/{}", pty.slave.as_raw_fd());
-        ocirun::rootfs::mount_console(Path::new("/"), Path::new(&slave))?;
+        ocirun::rootfs::mount_console(Path::new("/"), pty.slave.as_fd())?;
         // Keep the master open for the check (a pty whose master is closed cannot be opened);
         // this process exits right after it.
         std::mem::forget(pty);

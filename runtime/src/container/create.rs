@@ -150,6 +150,14 @@ fn build(
     ]
     .iter()
     .any(|h| h.as_ref().is_some_and(|v| !v.is_empty()));
+    let seccomp_agent = match (linux_seccomp(spec), &loaded.seccomp) {
+        (Some(profile), Some(filter)) => {
+            let state = serde_json::to_value(container.public(Status::Created))
+                .map_err(|e| Error::Failed(e.to_string()))?;
+            crate::seccomp::notify::agent_for(profile, filter, state).map_err(Error::Failed)?
+        }
+        _ => None,
+    };
     let ctx = process::Context {
         id: &container.state.id,
         spec,
@@ -170,6 +178,7 @@ fn build(
         preserve_fds: opts.preserve_fds,
         create_hooks,
         seccomp: loaded.seccomp.clone(),
+        seccomp_agent,
         capabilities: spec
             .process()
             .as_ref()
@@ -229,7 +238,7 @@ fn build(
                 container.state.pid = pid;
                 container.state.init_start_time = stat.start_time;
                 crate::logging::debug(&format!("init pid {pid}"));
-                parent.send(&Msg::Proceed)?;
+                parent.send(&Msg::Proceed(pid))?;
             }
             Msg::RunCreateHooks => {
                 progress.hooks_started = true;
@@ -257,6 +266,10 @@ fn build(
         write_pid_file(path, container.state.pid)?;
     }
     Ok(container.state.pid)
+}
+
+fn linux_seccomp(spec: &oci_spec::runtime::Spec) -> Option<&oci_spec::runtime::LinuxSeccomp> {
+    spec.linux().as_ref().and_then(|l| l.seccomp().as_ref())
 }
 
 /// The parent's end of the sync channel with stage-1 and the init, for container `id`.

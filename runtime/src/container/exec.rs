@@ -80,6 +80,22 @@ pub fn exec(root: &Path, id: &str, opts: &Options) -> Result<i32, Error> {
     } else {
         prepare_foreground(&mask)?;
     }
+    let seccomp = match &container.state.seccomp {
+        Some(profile) => Some(
+            crate::seccomp::compile(profile)
+                .map_err(|e| Error::Failed(format!("{}: {e}", crate::spec::CONFIG_FILE)))?,
+        ),
+        None => None,
+    };
+    // runc sends the agent the state of the container the process joins, for exec too.
+    let seccomp_agent = match (&container.state.seccomp, &seccomp) {
+        (Some(profile), Some(filter)) => {
+            let state = serde_json::to_value(container.public(status))
+                .map_err(|e| Error::Failed(e.to_string()))?;
+            crate::seccomp::notify::agent_for(profile, filter, state).map_err(Error::Failed)?
+        }
+        _ => None,
+    };
     let ctx = JoinContext {
         process: &process,
         namespaces,
@@ -88,13 +104,8 @@ pub fn exec(root: &Path, id: &str, opts: &Options) -> Result<i32, Error> {
             .capabilities()
             .as_ref()
             .map(|c| crate::capabilities::Masks::from_spec(c, |w| crate::logging::warn(&w))),
-        seccomp: match &container.state.seccomp {
-            Some(profile) => Some(
-                crate::seccomp::compile(profile)
-                    .map_err(|e| Error::Failed(format!("{}: {e}", crate::spec::CONFIG_FILE)))?,
-            ),
-            None => None,
-        },
+        seccomp,
+        seccomp_agent,
         preserve_fds: opts.preserve_fds,
         lock_fd: None,
     };
@@ -184,7 +195,7 @@ fn handshake(
     };
     chain.process = Some(pid);
     chain.reap_first();
-    parent.send(&Msg::Proceed)?;
+    parent.send(&Msg::Proceed(pid))?;
     match parent.recv() {
         // The close-on-exec channel closed: the process runs.
         Err(ChannelError::Closed) => Ok(pid),

@@ -17,8 +17,8 @@ pub enum Msg {
     MappingsWritten,
     /// s→p: the init's pid (as the runtime sees it).
     InitPid(i32),
-    /// p→i: the parent knows your pid; go on.
-    Proceed,
+    /// p→i: the parent knows your pid, which is this one as the runtime sees it; go on.
+    Proceed(i32),
     /// i→p: namespaces exist, mounts not yet pivoted: run prestart and createRuntime hooks.
     RunCreateHooks,
     /// p→i: those hooks passed; this is the state JSON for the createContainer hooks.
@@ -118,6 +118,19 @@ impl Channel {
     }
 }
 
+impl Channel {
+    /// Receives `Proceed`: returns the pid it carries.
+    pub fn expect_proceed(&self) -> Result<i32, ChannelError> {
+        match self.recv()? {
+            Msg::Proceed(pid) => Ok(pid),
+            got => Err(ChannelError::Unexpected {
+                expected: "Proceed",
+                got,
+            }),
+        }
+    }
+}
+
 impl AsFd for Channel {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.0.as_fd()
@@ -130,7 +143,7 @@ fn name(msg: &Msg) -> &'static str {
         Msg::UserNsCreated => "UserNsCreated",
         Msg::MappingsWritten => "MappingsWritten",
         Msg::InitPid(_) => "InitPid",
-        Msg::Proceed => "Proceed",
+        Msg::Proceed(_) => "Proceed",
         Msg::RunCreateHooks => "RunCreateHooks",
         Msg::HooksDone(_) => "HooksDone",
         Msg::Created => "Created",

@@ -21,6 +21,8 @@ pub struct JoinContext<'a> {
     pub console_socket: Option<OwnedFd>,
     pub capabilities: Option<crate::capabilities::Masks>,
     pub seccomp: Option<crate::seccomp::Filter>,
+    /// Where a notifying filter's listener goes (`linux.seccomp.listenerPath`, connected).
+    pub seccomp_agent: Option<crate::seccomp::notify::Agent>,
     pub preserve_fds: i32,
     pub lock_fd: Option<std::os::fd::RawFd>,
 }
@@ -47,18 +49,19 @@ fn join(ctx: &JoinContext, chan: &Channel) -> Result<ForkResult, String> {
 /// The grandchild: in every namespace of the container; becomes the process.
 fn become_process(ctx: &JoinContext, chan: Channel) -> ! {
     let result = (|| {
-        chan.expect(Msg::Proceed).map_err(|e| e.to_string())?;
+        let pid = chan.expect_proceed().map_err(|e| e.to_string())?;
         if ctx.process.terminal() == Some(true) {
             super::console::setup(ctx.process, ctx.console_socket.as_ref())?;
         }
         super::exec::apply_oom_score_adj(ctx.process)?;
         super::exec::apply_rlimits(ctx.process)?;
         super::exec::keep_only_preserved_fds(ctx.preserve_fds)?;
-        super::exec::become_user_process(
-            ctx.process,
-            ctx.capabilities.as_ref(),
-            ctx.seccomp.as_ref(),
-        )
+        let seccomp = ctx.seccomp.as_ref().map(|filter| super::exec::Seccomp {
+            filter,
+            agent: ctx.seccomp_agent.as_ref(),
+            pid,
+        });
+        super::exec::become_user_process(ctx.process, ctx.capabilities.as_ref(), seccomp.as_ref())
     })();
     let msg = match result {
         Ok(never) => match never {},

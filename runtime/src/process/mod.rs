@@ -42,6 +42,8 @@ pub struct Context<'a> {
     pub create_hooks: bool,
     /// `linux.seccomp`, compiled.
     pub seccomp: Option<crate::seccomp::Filter>,
+    /// Where a notifying filter's listener goes (`linux.seccomp.listenerPath`, connected).
+    pub seccomp_agent: Option<crate::seccomp::notify::Agent>,
     /// `process.capabilities` as masks (None: leave capabilities as they are).
     pub capabilities: Option<crate::capabilities::Masks>,
     /// The parent's lock on the state directory, closed first thing in stage-1.

@@ -347,6 +347,56 @@ fn rshared_volume_propagates_to_the_host() {
     );
 }
 
+/// A shared rootfs propagation keeps the host's peer groups while the rootfs is set up, so
+/// `--no-pivot` must not move the rootfs onto a `/` that is still the host's peer: the move
+/// would propagate and cover the host's `/`. Run where that would show and harm nothing: in a
+/// throwaway "host" mount namespace whose `/` is rshared (a systemd host's), with the rootfs a
+/// mount point of its own (containerd's overlay), so that `/` is not the mount made private.
+#[test]
+fn no_pivot_with_shared_propagation_leaves_the_hosts_root_alone() {
+    use nix::mount::{mount, MsFlags};
+    use nix::sys::wait::{waitpid, WaitStatus};
+    use nix::unistd::{fork, ForkResult};
+    let Some((_serial, bundle)) = root_and_bundle() else {
+        return;
+    };
+    let config = spec(json!({
+        "linux": {"rootfsPropagation": "rshared"},
+        "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}]
+    }));
+    let mut opts = bundle.options();
+    opts.no_pivot = true;
+    let rootfs = bundle.rootfs();
+    let on_root = || mountinfo().iter().filter(|m| m.mount_point == "/").count();
+    // SAFETY: the child runs the check and _exits; it never returns into the harness.
+    match unsafe { fork() }.unwrap() {
+        ForkResult::Child => {
+            let check = std::panic::AssertUnwindSafe(|| {
+                nix::sched::unshare(CloneFlags::CLONE_NEWNS).unwrap();
+                let rec_shared = MsFlags::MS_SHARED | MsFlags::MS_REC;
+                mount(None::<&str>, "/", None::<&str>, rec_shared, None::<&str>).unwrap();
+                mount(
+                    Some(&rootfs),
+                    &rootfs,
+                    None::<&str>,
+                    MsFlags::MS_BIND,
+                    None::<&str>,
+                )
+                .unwrap();
+                let before = on_root();
+                run(&bundle, &config, &opts, || {}).unwrap();
+                assert_eq!(on_root(), before, "the rootfs was moved onto the host's /");
+            });
+            let code = i32::from(std::panic::catch_unwind(check).is_err());
+            // SAFETY: leave without running the parent's atexit handlers or destructors.
+            unsafe { libc::_exit(code) }
+        }
+        ForkResult::Parent { child } => {
+            assert_eq!(waitpid(child, None).unwrap(), WaitStatus::Exited(child, 0));
+        }
+    }
+}
+
 #[test]
 fn host_mounts_made_later_do_not_leak_in_either_direction() {
     let Some(_serial) = root_or_skip() else {

@@ -53,7 +53,8 @@ fn mask_file(path: &Path) -> Result<(), RootfsError> {
         Err(errno) => return Err(RootfsError::sys("mask", path)(errno)),
     };
     let null = dev_null(&root)?;
-    let tree = idmap::clone_tree_of(null.as_fd()).map_err(RootfsError::sys("clone /dev/null for", path))?;
+    let tree = idmap::clone_tree_of(null.as_fd())
+        .map_err(RootfsError::sys("clone /dev/null for", path))?;
     idmap::attach(&tree, target.as_fd()).map_err(RootfsError::sys("mask", path))
 }
 

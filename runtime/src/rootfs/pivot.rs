@@ -114,8 +114,21 @@ pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
 /// sysfs may be mounted (in a user namespace) by looking for a fully visible one in the
 /// namespace, and the host's would count though the container cannot see it.
 fn move_and_chroot(rootfs: &Path) -> Result<(), RootfsError> {
+    // An unmount, and the move below, propagate to the peers of the mount they happen on. With a
+    // shared rootfs propagation the mounts outside the rootfs may still be the host's peers
+    // ([`prepare_root`]), and the host's own /proc and /sys would go and its / be covered:
+    // each such mount is made a slave first, only that mount, so that the rootfs's shared
+    // volumes keep their peers.
+    let make_slave = |path: &Path| {
+        mount(None::<&str>, path, None, MsFlags::MS_SLAVE, None)
+            .map_err(RootfsError::sys("make slave", path))
+    };
+    make_slave(Path::new("/"))?;
     for mount_point in host_proc_and_sysfs(rootfs) {
-        // Slave first, so the unmount does not propagate anywhere.
+        if let Some(parent) = mount_point.parent().and_then(mount_point_of) {
+            make_slave(&parent)?;
+        }
+        // Its own submounts too, which go with it.
         let _ = mount(
             None::<&str>,
             &mount_point,
@@ -139,10 +152,6 @@ fn move_and_chroot(rootfs: &Path) -> Result<(), RootfsError> {
             Err(errno) => return Err(RootfsError::sys("unmount host mount", &mount_point)(errno)),
         }
     }
-    // A move onto a shared mount propagates to its peers: with a shared rootfs propagation the
-    // mount at / may still be the host's peer, and the rootfs would land on the host's /.
-    mount(None::<&str>, Path::new("/"), None, MsFlags::MS_SLAVE, None)
-        .map_err(RootfsError::sys("make slave", "/"))?;
     chdir(rootfs).map_err(RootfsError::sys("chdir", rootfs))?;
     mount(Some(rootfs), Path::new("/"), None, MsFlags::MS_MOVE, None)
         .map_err(RootfsError::sys("move mount onto / from", rootfs))?;

@@ -414,6 +414,13 @@ fn stop_and_remove_pod(ctd: &CriContainerd, id: &str) {
     );
 }
 
+/// True when `ps -o pid,args` output lists a process whose command line is `args`.
+fn has_process(ps: &str, args: &str) -> bool {
+    ps.lines()
+        .filter_map(|l| l.trim_start().split_once(' '))
+        .any(|(_pid, a)| a.trim() == args)
+}
+
 /// A cgroup file's value, trimmed.
 fn read(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -696,10 +703,19 @@ fn shared_pid_pod(ctd: &CriContainerd, handler: &str) -> Vec<String> {
         ),
         handler,
     );
-    let ps = exec_ok(ctd, &watcher, "ps -o pid,args");
+    // The watcher sees the sandbox's pid 1 and, once it has forked, the leaver's sleep.
+    let ps = || exec_ok(ctd, &watcher, "ps -o pid,args");
+    let sleeping = |ps: &str| has_process(ps, "sleep 1111");
+    let r = eventually(|| {
+        let ps = ps();
+        (sleeping(&ps) && ps.contains("trap 'exit 0' TERM INT"))
+            .then_some(())
+            .ok_or(ps)
+    });
     assert!(
-        ps.contains("sleep 1111") && ps.contains("while :; do sleep 1000"),
-        "the watcher sees the leaver's and the sandbox's processes:\n{ps}"
+        r.is_ok(),
+        "one pid namespace for the pod:\n{}",
+        r.unwrap_err()
     );
     let procs = ctd.cgroup_file(&leaver, "pids/cgroup.procs", "cgroup.procs");
     let count = || {
@@ -711,8 +727,8 @@ fn shared_pid_pod(ctd: &CriContainerd, handler: &str) -> Vec<String> {
     exec_ok(ctd, &leaver, "touch /tmp/go");
     assert_eq!(wait_exited(ctd, &leaver), 0);
     let r = eventually(|| {
-        let ps = exec_ok(ctd, &watcher, "ps -o pid,args");
-        (!ps.contains("sleep 1111") && count() == 0)
+        let ps = ps();
+        (!sleeping(&ps) && count() == 0)
             .then_some(())
             .ok_or(format!("{} in the leaver's cgroup; ps:\n{ps}", count()))
     });

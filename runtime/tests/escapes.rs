@@ -172,3 +172,60 @@ fn console_is_never_bound_through_a_symlink() {
         "nothing is mounted on {target}"
     );
 }
+
+/// Issue (the class of CVE-2019-5736): during `ocirun exec`, a process in the container
+/// reached the host's ocirun binary through `/proc/PID/exe` of the runtime's process and
+/// could reopen it for writing once it was free; `exec ID /evil`, where evil is a
+/// `#!/proc/self/exe` script, hands the container a process running the runtime every time.
+/// The probe plays the attacker (it never writes); no file it reaches may be the binary.
+#[test]
+fn the_runtime_binary_is_never_reachable_from_inside() {
+    if !is_root() {
+        return;
+    }
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let oci = Ocirun::new();
+    let config = Config::probe(&["watch-exe:3", "report"]);
+    let bundle = fixtures::Bundle::new(&config).unwrap();
+    // A rootfs where the runtime can run, as it can in most images (glibc's loader and the
+    // libraries ocirun links).
+    fixtures::add_shared_libraries(&bundle.rootfs_path(), env!("CARGO_BIN_EXE_ocirun").as_ref())
+        .unwrap();
+    let evil = bundle.rootfs_path().join("evil");
+    std::fs::write(&evil, "#!/proc/self/exe\n").unwrap();
+    std::fs::set_permissions(&evil, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let id = common::unique_id("exe-attack");
+    let _guard = oci.guard(&id);
+    let created = common::finish(common::spawn_to_files(
+        &mut oci.create_cmd(bundle.path(), &id),
+    ));
+    assert!(created.status.success(), "{}", common::stderr(&created));
+    let pid = oci.state(&id)["pid"].as_i64().unwrap() as i32;
+    // The init keeps create's stdout: its report goes to this file.
+    let out = std::fs::File::open(format!("/proc/{pid}/fd/1")).unwrap();
+    oci.ok(["start", &id]);
+    let mut execs = 0;
+    for _ in 0..30 {
+        // Each runs the runtime (or its copy) as the script's interpreter, which fails.
+        let r = oci.out(["exec", &id, "/evil"]);
+        execs += usize::from(!r.status.success());
+        std::thread::sleep(std::time::Duration::from_millis(40));
+    }
+    assert_eq!(execs, 30);
+    assert!(common::wait_exit(pid));
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::BufReader::new(out), &mut text).unwrap();
+    let report = fixtures::parse_report(&text).unwrap();
+    let host = std::fs::metadata(env!("CARGO_BIN_EXE_ocirun")).unwrap();
+    assert!(
+        !report.exes.is_empty(),
+        "the attacker got hold of the interpreter processes (else the test proves nothing)"
+    );
+    for seen in &report.exes {
+        assert!(
+            (seen.dev, seen.ino) != (host.dev(), host.ino()),
+            "the container reached the runtime binary: {seen:?}"
+        );
+        assert_ne!(seen.reopened_for_write, "ok", "{seen:?}");
+    }
+}

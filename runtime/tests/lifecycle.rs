@@ -384,9 +384,10 @@ fn create_names_the_container_when_its_init_dies() {
     let out = oci.create_out(bundle.path(), &id);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    let last = err.lines().last().unwrap_or_default();
+    // The error comes first (warnings follow it).
+    let first = err.lines().next().unwrap_or_default();
     assert_eq!(
-        last,
+        first,
         format!("ocirun: container {id}: init process exited before the container was created"),
         "{err}"
     );

@@ -110,6 +110,7 @@ pub fn exec(root: &Path, id: &str, opts: &Options) -> Result<i32, Error> {
         lock_fd: None,
     };
     let pid = spawn(&container, &ctx)?;
+    crate::logging::flush_warnings();
     drop(ctx);
     let master = match started(pid, opts, ours.as_ref()) {
         Ok(master) => master,

@@ -175,7 +175,8 @@ pub fn first_child(
     }
     reset_signals();
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
-    let code = match setup(&chan) {
+    // Before any namespace of the container is joined (crate::sealed_exe).
+    let code = match crate::sealed_exe::make_non_dumpable().and_then(|()| setup(&chan)) {
         Ok(ForkResult::Child) => match grandchild(chan) {},
         Ok(ForkResult::Parent { child }) => match chan.send(&Msg::InitPid(child.as_raw())) {
             Ok(()) => 0,

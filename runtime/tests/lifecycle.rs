@@ -49,7 +49,11 @@ fn create_start_kill_delete() {
     assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), pid.to_string());
     assert!(oci.state_dir(&id).join("exec.fifo").exists());
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
-    assert_eq!(comm.trim(), "ocirun[2:INIT]", "the probe must not run before start");
+    assert_eq!(
+        comm.trim(),
+        "ocirun[2:INIT]",
+        "the probe must not run before start"
+    );
     assert_eq!(
         state["bundle"],
         bundle.path().canonicalize().unwrap().to_str().unwrap()

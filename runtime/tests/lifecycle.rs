@@ -207,6 +207,36 @@ fn kill_all_signals_every_process_of_the_cgroup() {
     oci.ok(["delete", &id]);
 }
 
+/// runc's `kill --all` of a stopped container signals what its init left in the cgroup:
+/// containerd's shim runs it after the init of a container sharing a pid namespace exits
+/// (the processes it started outlive it there), and must not be told "not running".
+#[test]
+fn kill_all_reaches_what_a_stopped_init_left_in_its_cgroup() {
+    if !is_root() {
+        return;
+    }
+    let oci = Ocirun::new();
+    let config = Config::new()
+        .args(["/bin/sh", "-c", "sleep 1000 & exit 0"])
+        .remove_namespace("pid");
+    let bundle = Bundle::new(&config).unwrap();
+    let id = unique_id("killall-stopped");
+    let _guard = oci.create(bundle.path(), &id);
+    let init = oci.state(&id)["pid"].as_i64().unwrap() as i32;
+    oci.ok(["start", &id]);
+    assert!(wait_exit(init), "the init did not exit");
+    assert_eq!(oci.status(&id), "stopped");
+    let left = common::cgroup_procs(&id);
+    assert_eq!(left.len(), 1, "the background sleep is left: {left:?}");
+    oci.ok(["kill", "--all", &id, "KILL"]);
+    assert!(wait_exit(left[0]), "pid {} survived kill --all", left[0]);
+    // Without --all a stopped container still cannot be signalled.
+    let out = oci.out(["kill", &id, "KILL"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not running"), "{}", stderr(&out));
+    oci.ok(["delete", &id]);
+}
+
 #[test]
 fn start_without_process_is_an_error() {
     if !is_root() {

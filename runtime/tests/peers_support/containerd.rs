@@ -40,7 +40,11 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   address = ""
 [metrics]
   address = ""
+# Else the opt plugin makes /opt/containerd on the host.
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{opt}"
 "#,
+            opt = d.join("opt").display(),
             root = d.join("root").display(),
             state = d.join("state").display(),
             sock = d.join("ctd.sock").display(),

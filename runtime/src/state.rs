@@ -99,6 +99,9 @@ pub struct State {
     pub personality: Option<oci_spec::runtime::LinuxPersonality>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_policy: Option<oci_spec::runtime::LinuxMemoryPolicy>,
+    /// No new mount namespace: what delete unmounts there (crate::rootfs::shared_ns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_mounts: Option<crate::rootfs::shared_ns::SharedMounts>,
 }
 
 /// The state as `ocirun state` prints it and hooks receive it (runtime.md "State"), plus
@@ -456,6 +459,7 @@ mod tests {
             resources: None,
             personality: None,
             memory_policy: None,
+            shared_mounts: None,
         }
     }
 

@@ -54,7 +54,6 @@ pub fn create(
             ))
         }
     };
-    require_mount_namespace(spec)?;
     let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
     if let Some(warning) = cgroups::ignored_resources(resources) {
         crate::logging::warn(&warning);
@@ -84,6 +83,7 @@ pub fn create(
         resources: linux.resources().clone(),
         personality: linux.personality().clone(),
         memory_policy: linux.memory_policy().clone(),
+        shared_mounts: None,
     };
     let mut container = Container::create_dir(root, state)?;
     let mut progress = Progress::default();
@@ -117,6 +117,7 @@ impl Progress {
         if let Some(s1) = self.stage1 {
             let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(s1), None);
         }
+        super::unmount_shared(container);
         if let Some(cg) = &self.cgroup {
             if let Err(e) = cg.remove() {
                 crate::logging::warn(&format!("remove cgroup: {e}"));
@@ -159,6 +160,7 @@ fn build(
         _ => None,
     };
     let id = container.state.id.clone();
+    let shared_mount_ns = !plan.creates(oci_spec::runtime::LinuxNamespaceType::Mount);
     let ctx = process::create::Context {
         id: &id,
         spec,
@@ -172,6 +174,7 @@ fn build(
             // reach them (podman's 0700 userdata).
             host_sources: crate::rootfs::host_sources(spec, &loaded.bundle)
                 .map_err(|e| Error::Failed(e.to_string()))?,
+            shared_mount_ns,
         },
         fifo,
         console_socket: console,
@@ -270,6 +273,26 @@ impl process::create::parent::Host for CreateHost<'_> {
         Ok(())
     }
 
+    fn shared_mounts(
+        &mut self,
+        mut before: crate::rootfs::shared_ns::SharedMounts,
+    ) -> Result<(), Error> {
+        before.namespace = self
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.namespaces().as_ref())
+            .and_then(|ns| {
+                ns.iter()
+                    .find(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Mount)
+            })
+            .and_then(|n| n.path().clone());
+        self.container.state.shared_mounts = Some(before);
+        // Saved now: a create that dies from here on leaves a state that delete can undo.
+        self.container.save()?;
+        Ok(())
+    }
+
     fn run_create_hooks(&mut self) -> Result<String, Error> {
         self.progress.hooks_started = true;
         self.container.save()?;
@@ -283,27 +306,6 @@ impl process::create::parent::Host for CreateHost<'_> {
             hooks::run(kind, list.as_deref().unwrap_or_default(), state.as_bytes())?;
         }
         Ok(state)
-    }
-}
-
-/// runc requires a new mount namespace: the rootfs setup pivots the whole mount table.
-fn require_mount_namespace(spec: &oci_spec::runtime::Spec) -> Result<(), Error> {
-    let has_mount = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.namespaces().as_ref())
-        .is_some_and(|ns| {
-            ns.iter().any(|n| {
-                n.typ() == oci_spec::runtime::LinuxNamespaceType::Mount && n.path().is_none()
-            })
-        });
-    if has_mount {
-        Ok(())
-    } else {
-        Err(Error::Failed(format!(
-            "{}: linux.namespaces: a new mount namespace is required",
-            spec::CONFIG_FILE
-        )))
     }
 }
 

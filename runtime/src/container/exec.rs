@@ -112,6 +112,10 @@ pub fn exec(root: &Path, id: &str, opts: &Options) -> Result<i32, Error> {
             process.exec_cpu_affinity().as_ref(),
         )
         .1,
+        root: match &container.state.shared_mounts {
+            Some(_) => Some(init_root(container.state.pid)?),
+            None => None,
+        },
         preserve_fds: opts.preserve_fds,
         lock_fd: None,
     };
@@ -237,6 +241,18 @@ fn read_process(path: &Path) -> Result<Process, Error> {
     crate::spec::scheduler_flags_as_oci_spec_reads_them(&mut value);
     serde_path_to_error::deserialize(&value)
         .map_err(|e| Error::Failed(format!("{}: {}: {}", path.display(), e.path(), e.inner())))
+}
+
+/// The init's root directory, for a container entered by chroot (no mount namespace of its
+/// own): the process joins it as the init did.
+fn init_root(pid: i32) -> Result<OwnedFd, Error> {
+    let path = format!("/proc/{pid}/root");
+    nix::fcntl::open(
+        path.as_str(),
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| Error::Failed(format!("open {path}: {}", crate::errno_text_raw(e as i32))))
 }
 
 /// The init's namespaces that differ from ours, opened now (user first).

@@ -78,6 +78,16 @@ pub(crate) fn container_pids(c: &crate::state::Container) -> Vec<i32> {
     pids
 }
 
+/// A container that shares a mount namespace: unmounts what create mounted there (once its
+/// processes are gone). A failure is a warning: delete still removes the rest.
+pub(crate) fn unmount_shared(c: &crate::state::Container) {
+    if let Some(shared) = &c.state.shared_mounts {
+        if let Err(e) = crate::rootfs::shared_ns::unmount_added_in_namespace(shared) {
+            crate::logging::warn(&e);
+        }
+    }
+}
+
 /// How long [`kill_and_wait`] waits for the processes it killed.
 const KILL_WAIT: Duration = Duration::from_secs(10);
 /// The longest [`kill_and_wait`] sleeps on pidfds before it looks for processes that exited

@@ -17,7 +17,9 @@
 //!    │                           │ fork ──────────────────────────► │
 //!    │ ◄─────────── InitPid(n) ──│ exits                            │
 //!    │ reap stage-1, read stat   │                                  │
-//!    │ ── Proceed(n) ────────────┼────────────────────────────────► │ hostname, sysctl, mounts
+//!    │ ── Proceed(n) ────────────┼────────────────────────────────► │ hostname, sysctl
+//!    │ ◄──────────────────────────────────────────── SharedMounts ──│ (no new mount ns only)
+//!    │ record them               │                                  │ mounts
 //!    │ ◄────────────────────────────────────────── RunCreateHooks ──│ (only with hooks)
 //!    │ prestart, createRuntime   │                                  │
 //!    │ ── HooksDone(state) ──────┼────────────────────────────────► │ createContainer, pivot,
@@ -59,6 +61,9 @@ pub enum Msg {
     InitPid(i32),
     /// p→i: the parent knows your pid, which is this one as the runtime sees it; go on.
     Proceed(i32),
+    /// i→p: no new mount namespace: the mounts already under the rootfs, so that delete can
+    /// undo the others (crate::rootfs::shared_ns).
+    SharedMounts(crate::rootfs::shared_ns::SharedMounts),
     /// i→p: namespaces exist, mounts not yet pivoted: run prestart and createRuntime hooks.
     RunCreateHooks,
     /// p→i: those hooks passed; this is the state JSON for the createContainer hooks.
@@ -202,6 +207,7 @@ fn name(msg: &Msg) -> &'static str {
         Msg::MappingsWritten => "MappingsWritten",
         Msg::InitPid(_) => "InitPid",
         Msg::Proceed(_) => "Proceed",
+        Msg::SharedMounts(_) => "SharedMounts",
         Msg::RunCreateHooks => "RunCreateHooks",
         Msg::HooksDone(_) => "HooksDone",
         Msg::Created => "Created",

@@ -73,6 +73,37 @@ pub fn prepare_root(rootfs: &Path, requested: Option<MsFlags>) -> Result<(), Roo
     .map_err(RootfsError::sys("bind mount rootfs onto itself at", rootfs))
 }
 
+/// [`prepare_root`] in a mount namespace the container shares ([`super::shared_ns`]): the
+/// propagation of the namespace's mounts stays as it is; the rootfs is bound onto itself (its
+/// own mount, so that `root.readonly` remounts only it) and that bind, the runtime's own, is
+/// made private so nothing mounted under it propagates to other namespaces.
+pub fn prepare_shared_root(rootfs: &Path) -> Result<(), RootfsError> {
+    mount(
+        Some(rootfs),
+        rootfs,
+        None,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None,
+    )
+    .map_err(RootfsError::sys("bind mount rootfs onto itself at", rootfs))?;
+    mount(
+        None::<&str>,
+        rootfs,
+        None,
+        MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        None,
+    )
+    .map_err(RootfsError::sys("make private", rootfs))
+}
+
+/// Enters `rootfs` with chroot(2) only: in a shared mount namespace (see
+/// [`prepare_shared_root`]).
+pub fn chroot_into(rootfs: &Path) -> Result<(), RootfsError> {
+    chdir(rootfs).map_err(RootfsError::sys("chdir", rootfs))?;
+    chroot(".").map_err(RootfsError::sys("chroot", rootfs))?;
+    chdir("/").map_err(RootfsError::sys("chdir", "/"))
+}
+
 /// Makes `rootfs` the root: pivot_root(".", ".") stacks the old root under the new one, which
 /// is then detached (after making it a slave so the unmount does not reach the host), as in
 /// pivot_root(2) "EXAMPLES"/runc. With `no_pivot`, moves the rootfs mount onto / and chroots.

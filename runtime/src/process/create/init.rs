@@ -48,6 +48,16 @@ pub fn run(ctx: &Context, chan: Channel) -> ! {
 /// the runtime sees it.
 fn prepare(ctx: &Context, chan: &Channel) -> Result<i32, String> {
     let pid = chan.expect_proceed().map_err(|e| e.to_string())?;
+    if ctx.rootfs_options.shared_mount_ns {
+        // Seen from the namespace the container shares, before anything is mounted there.
+        let rootfs = ctx
+            .rootfs
+            .canonicalize()
+            .map_err(|e| format!("resolve root.path: {}", crate::errno_text(&e)))?;
+        let before = crate::rootfs::shared_ns::mounts_before(&rootfs);
+        chan.send(&Msg::SharedMounts(before))
+            .map_err(|e| e.to_string())?;
+    }
     let spec = ctx.spec;
     if let Some(name) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(name)

@@ -20,6 +20,11 @@ pub trait Host {
     fn write_id_maps(&mut self, stage1: i32) -> Result<(), Self::Error>;
     /// The init exists (stage-1 is reaped): record it.
     fn init_forked(&mut self, init: i32) -> Result<(), Self::Error>;
+    /// The container shares a mount namespace: what was mounted under its rootfs before.
+    fn shared_mounts(
+        &mut self,
+        before: crate::rootfs::shared_ns::SharedMounts,
+    ) -> Result<(), Self::Error>;
     /// Runs the prestart and createRuntime hooks; returns the state for createContainer.
     fn run_create_hooks(&mut self) -> Result<String, Self::Error>;
 }
@@ -68,6 +73,7 @@ pub fn drive<H: Host>(
                 init = Some(pid);
                 parent.send(&Msg::Proceed(pid)).map_err(gone)?;
             }
+            Msg::SharedMounts(before) => host.shared_mounts(before)?,
             Msg::RunCreateHooks => {
                 let state = host.run_create_hooks()?;
                 parent.send(&Msg::HooksDone(state)).map_err(gone)?;
@@ -109,6 +115,14 @@ mod tests {
             self.calls.push(format!("init {init}"));
             Ok(())
         }
+        fn shared_mounts(
+            &mut self,
+            before: crate::rootfs::shared_ns::SharedMounts,
+        ) -> Result<(), ChainError> {
+            self.calls
+                .push(format!("shared {}", before.rootfs.display()));
+            Ok(())
+        }
         fn run_create_hooks(&mut self) -> Result<String, ChainError> {
             self.calls.push("hooks".into());
             Ok("{\"status\":\"creating\"}".into())
@@ -126,6 +140,12 @@ mod tests {
             child.expect(Msg::MappingsWritten).unwrap();
             child.send(&Msg::InitPid(4242)).unwrap();
             assert_eq!(child.expect_proceed().unwrap(), 4242);
+            child
+                .send(&Msg::SharedMounts(crate::rootfs::shared_ns::SharedMounts {
+                    rootfs: "/r".into(),
+                    ..Default::default()
+                }))
+                .unwrap();
             child.send(&Msg::RunCreateHooks).unwrap();
             assert_eq!(
                 child.recv().unwrap(),
@@ -137,7 +157,10 @@ mod tests {
         let init = drive(&parent, "c1", 41, &mut host).unwrap();
         chain_side.join().unwrap();
         assert_eq!(init, 4242);
-        assert_eq!(host.calls, ["place 41", "maps 41", "init 4242", "hooks"]);
+        assert_eq!(
+            host.calls,
+            ["place 41", "maps 41", "init 4242", "shared /r", "hooks"]
+        );
     }
 
     #[test]

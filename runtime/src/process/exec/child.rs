@@ -33,6 +33,17 @@ fn join(ctx: &JoinContext, chan: &Channel) -> Result<(), String> {
     for (typ, fd) in &ctx.namespaces {
         namespaces::join(*typ, fd).map_err(|e| e.to_string())?;
     }
+    if let Some(root) = &ctx.root {
+        nix::unistd::fchdir(root)
+            .and_then(|()| nix::unistd::chroot("."))
+            .and_then(|()| nix::unistd::chdir("/"))
+            .map_err(|e| {
+                format!(
+                    "enter the container's root: {}",
+                    crate::errno_text_raw(e as i32)
+                )
+            })?;
+    }
     Ok(())
 }
 

@@ -23,6 +23,9 @@ pub struct JoinContext<'a> {
     pub attributes: crate::process::attributes::Attributes,
     /// `execCPUAffinity.final`: set once in the container's cgroup, before the fork.
     pub final_affinity: Option<String>,
+    /// The container has no mount namespace of its own: its init's root (an O_PATH fd on
+    /// /proc/PID/root), which the process chroots into after joining the namespaces.
+    pub root: Option<OwnedFd>,
     pub preserve_fds: i32,
     pub lock_fd: Option<std::os::fd::RawFd>,
 }

@@ -93,6 +93,11 @@ pub struct State {
     /// the container's cgroup was set to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<oci_spec::runtime::LinuxResources>,
+    /// The cgroup directories above the container's own that `create` made (in every
+    /// hierarchy), for `delete` to remove when empty; parents that already existed are not
+    /// listed, so they are never removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cgroup_parents: Vec<PathBuf>,
 }
 
 /// The state as `ocirun state` prints it and hooks receive it (runtime.md "State"), plus
@@ -448,6 +453,7 @@ mod tests {
             process: None,
             seccomp: None,
             resources: None,
+            cgroup_parents: Vec::new(),
         }
     }
 

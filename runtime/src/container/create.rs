@@ -57,10 +57,8 @@ pub fn create(
         }
     };
     require_mount_namespace(spec)?;
-    let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
-    if let Some(warning) = cgroups::ignored_resources(resources) {
-        crate::logging::warn(&warning);
-    }
+    // config.md "Valid values": what the host cannot apply is refused before anything exists.
+    cgroups::check_resources(spec.linux().as_ref().and_then(|l| l.resources().as_ref()))?;
     let plan = namespaces::Plan::from_spec(spec)?;
     let linux = spec.linux().clone().unwrap_or_default();
     let state = State {
@@ -84,6 +82,7 @@ pub fn create(
         process: spec.process().clone(),
         seccomp: linux.seccomp().clone(),
         resources: linux.resources().clone(),
+        cgroup_parents: Vec::new(),
     };
     let mut container = Container::create_dir(root, state)?;
     let mut progress = Progress::default();
@@ -215,12 +214,13 @@ fn build(
     progress.stage1 = Some(stage1);
     // config-linux.md "Control groups": placed before any namespace exists, so a new cgroup
     // namespace is rooted at the container's cgroup.
-    cgroup.apply_resources(
-        stage1,
-        spec.linux().as_ref().and_then(|l| l.resources().as_ref()),
-    )?;
+    let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
+    cgroup.apply_resources(stage1, resources)?;
     crate::logging::debug(&format!("stage-1 {stage1} placed in {:?}", cgroup.paths()));
+    // Recorded at once, so that delete removes the parents made here whatever happens next.
+    container.state.cgroup_parents = cgroup.created_parents();
     progress.cgroup = Some(cgroup);
+    container.save()?;
     parent.send(&Msg::CgroupReady)?;
     loop {
         match parent.recv()? {
@@ -234,6 +234,10 @@ fn build(
                 progress.init = Some(pid);
                 let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(stage1), None);
                 progress.stage1 = None;
+                // The init is alone in the cgroup now: the pids limit can hold it.
+                if let Some(cg) = &progress.cgroup {
+                    cg.apply_pids_limit(resources)?;
+                }
                 let stat = crate::state::ProcStat::read(pid).ok_or_else(|| parent.init_gone())?;
                 container.state.pid = pid;
                 container.state.init_start_time = stat.start_time;

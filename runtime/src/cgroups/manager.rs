@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::detect::{Hierarchies, Hierarchy, ProcessCgroups, Version};
 use super::path::CgroupsPath;
 use super::resources::{self, refuse, Kind, Ver};
-use super::{fs, v1, v2, CgroupError, CgroupManager};
+use super::{fs, oom, stats, v1, v2, CgroupError, CgroupManager};
 use oci_spec::runtime::LinuxResources;
 
 /// How long `remove` waits, in all, for processes still leaving the cgroup (rmdir EBUSY).
@@ -279,6 +279,14 @@ impl CgroupManager for FsManager {
             })
         };
         self.record(parents.iter().filter(|p| between(p)).cloned().collect());
+    }
+
+    fn stats(&self) -> Result<stats::Stats, CgroupError> {
+        stats::read(&self.dirs)
+    }
+
+    fn oom_watch(&self) -> Result<oom::OomWatch, CgroupError> {
+        oom::OomWatch::new(&self.dirs)
     }
 }
 

@@ -6,15 +6,18 @@
 //! `resources` turns `linux.resources` into the interface files to write where the host keeps
 //! each controller, or refuses a field by its JSON path (nothing is dropped), `devices` the
 //! device rules (v1 `devices.allow`/`deny` lines; on v2 `bpf` compiles them to an eBPF
-//! program attached to the cgroup).
+//! program attached to the cgroup); `stats` reads the usage runc's `events` reports and
+//! `oom` waits for the container's OOM kills.
 
 mod bpf;
 pub mod detect;
 pub mod devices;
 mod fs;
 pub mod manager;
+pub mod oom;
 pub mod path;
 pub mod resources;
+pub mod stats;
 mod v1;
 mod v2;
 
@@ -111,6 +114,11 @@ pub trait CgroupManager {
     /// [`CgroupManager::remove`] deletes them when empty. A path that is not strictly between
     /// a hierarchy's mount point and the container's directory is ignored.
     fn adopt_parents(&self, parents: &[PathBuf]);
+    /// The usage of the container's cgroup, from wherever each controller is (runc's
+    /// `events --stats` data).
+    fn stats(&self) -> Result<stats::Stats, CgroupError>;
+    /// A watch on the container's OOM kills (runc's `oom` events).
+    fn oom_watch(&self) -> Result<oom::OomWatch, CgroupError>;
 }
 
 /// Picks the manager for this host (v1, v2 or hybrid, found from /proc/self/mountinfo) for the

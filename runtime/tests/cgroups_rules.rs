@@ -521,3 +521,33 @@ fn failed_create_removes_the_parents_it_made() {
     );
     assert!(tree.left().is_empty(), "left behind: {:?}", tree.left());
 }
+
+// ------------------------------------------------------------------------------- features
+
+/// features-linux.md "Cgroup": exactly what the cgroupfs manager does (v1, v2 and hybrid,
+/// the rdma controller's rdma.max), and no systemd driver, which is refused as such.
+#[test]
+fn features_list_exactly_the_cgroup_support() {
+    let oci = Ocirun::new();
+    let features: Value = serde_json::from_str(&oci.ok(["features"])).unwrap();
+    assert_eq!(
+        features["linux"]["cgroup"],
+        json!({"v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": true})
+    );
+    let bundle = Bundle::new(&Config::probe(&["pause"])).unwrap();
+    let id = unique_id("systemd");
+    let out = oci.out([
+        "--systemd-cgroup".as_ref(),
+        "create".as_ref(),
+        "--bundle".as_ref(),
+        bundle.path().as_os_str(),
+        id.as_ref(),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("systemd cgroup driver is not supported"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!oci.state_dir(&id).exists());
+}

@@ -95,7 +95,7 @@ fn ns_type(fd: &OwnedFd) -> Result<i32, i32> {
     }
 }
 
-fn open(path: &Path) -> Result<OwnedFd, NamespaceError> {
+pub(crate) fn open(path: &Path) -> Result<OwnedFd, NamespaceError> {
     std::fs::File::open(path)
         .map(OwnedFd::from)
         .map_err(|e| NamespaceError::Open {

@@ -128,21 +128,48 @@ fn unknown_namespace_type() {
     );
 }
 
+/// config.md "Valid values": what the runtime cannot apply is an error naming the field.
 #[test]
-fn unsupported_fields_are_errors_not_ignored() {
-    refused(
-        &Config::new().set(
+fn values_that_cannot_be_applied_are_errors_not_ignored() {
+    for (pointer, value, expect) in [
+        (
             "/process/scheduler",
-            json!({"policy": "SCHED_FIFO", "priority": 1}),
+            json!({"policy": "SCHED_ISO"}),
+            "process.scheduler.policy: SCHED_ISO is not implemented by Linux",
         ),
-        None,
-        &["process.scheduler: not supported by ocirun"],
-    );
-    refused(
-        &Config::new().set("/linux/personality", json!({"domain": "LINUX32"})),
-        None,
-        &["linux.personality: not supported by ocirun"],
-    );
+        (
+            "/process/scheduler",
+            json!({"policy": "SCHED_OTHER", "nice": 20}),
+            "process.scheduler.nice: 20 is not -20 to 19",
+        ),
+        (
+            "/process/ioPriority",
+            json!({"class": "IOPRIO_CLASS_BE", "priority": 8}),
+            "process.ioPriority.priority: 8 is not 0 to 7",
+        ),
+        (
+            "/process/execCPUAffinity",
+            json!({"initial": "0-x"}),
+            "process.execCPUAffinity",
+        ),
+        (
+            "/linux/personality",
+            json!({"domain": "LINUX32", "flags": ["ADDR_NO_RANDOMIZE"]}),
+            "linux.personality.flags: no flag is defined",
+        ),
+        (
+            "/linux/memoryPolicy",
+            json!({"mode": "MPOL_BIND"}),
+            "linux.memoryPolicy.nodes: \"MPOL_BIND\" needs at least one node",
+        ),
+        (
+            "/linux/intelRdt",
+            json!({"closID": "x"}),
+            "linux.intelRdt: not supported by ocirun",
+        ),
+    ] {
+        refused(&Config::new().set(pointer, value), None, &[expect]);
+    }
 }
 
 #[test]

@@ -153,12 +153,157 @@ fn unsupported_combinations_are_errors() {
             "linux.timeOffsets: offsets need a new time namespace",
         ),
         (
-            Config::new().remove_namespace("mount"),
-            "a new mount namespace is required",
+            Config::new()
+                .remove_namespace("mount")
+                .set("/linux/rootfsPropagation", json!("private")),
+            "linux.rootfsPropagation: needs a new mount namespace",
         ),
     ];
     for (config, expect) in cases {
         let err = oci.create_fails(&config, "nsbad");
         assert!(err.contains(expect), "{expect}: {err}");
     }
+}
+
+/// Mount points at or under `dir` in the runtime's mount table.
+fn host_mounts_under(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+        .filter(|p| std::path::Path::new(p).starts_with(dir))
+        .collect()
+}
+
+/// config-linux.md "Namespaces": a type not listed is inherited, mount included (it was
+/// refused). The container shares the runtime's mount namespace: it is entered by chroot,
+/// its mounts are the host's to see while it lives, `exec` lands in its root too, and delete
+/// unmounts everything create mounted there (runc leaves its /proc behind). The host's own
+/// mounts keep their propagation and a read-only root stays the container's.
+#[test]
+fn no_mount_namespace_shares_the_runtimes_and_delete_cleans_it() {
+    if !is_root() {
+        return;
+    }
+    let host_root_propagation = || {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .find(|l| l.split(' ').nth(4) == Some("/"))
+            .map(|l| {
+                l.split(" - ")
+                    .next()
+                    .unwrap()
+                    .split(' ')
+                    .skip(6)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap()
+    };
+    let propagation_before = host_root_propagation();
+    let oci = Ocirun::new();
+    let config = Config::probe(&["report", "pause"]).remove_namespace("mount");
+    let bundle = fixtures::Bundle::new(&config).unwrap();
+    let rootfs = bundle.rootfs_path().canonicalize().unwrap();
+    let id = unique_id("sharedmnt");
+    let guard = oci.create(bundle.path(), &id);
+    let pid = oci.state(&id)["pid"].as_i64().unwrap();
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/ns/mnt")).unwrap(),
+        std::fs::read_link("/proc/self/ns/mnt").unwrap(),
+        "the runtime's mount namespace"
+    );
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/root")).unwrap(),
+        rootfs
+    );
+    let mounted = host_mounts_under(&rootfs);
+    assert!(
+        mounted.iter().any(|p| p.ends_with("/proc")) && mounted.iter().any(|p| p.ends_with("/dev")),
+        "the container's mounts are in the shared namespace: {mounted:?}"
+    );
+    // root.readonly is on the container's own bind, not the host's filesystem.
+    assert!(std::fs::write(bundle.path().join("written-by-host"), "x").is_ok());
+    let out = oci.ok([
+        "exec",
+        &id,
+        "/bin/sh",
+        "-c",
+        "cat /etc/hostname 2>/dev/null; ls /bin/probe",
+    ]);
+    assert!(
+        out.contains("/bin/probe"),
+        "exec is in the container's root: {out}"
+    );
+    oci.ok(["kill", &id, "KILL"]);
+    drop(guard);
+    assert!(!oci.state_dir(&id).exists());
+    assert_eq!(
+        host_mounts_under(&rootfs),
+        Vec::<String>::new(),
+        "delete unmounted all"
+    );
+    assert_eq!(
+        host_root_propagation(),
+        propagation_before,
+        "/ kept its propagation"
+    );
+}
+
+/// A mount namespace joined by path (it was refused): the container's mounts are made there,
+/// not in the runtime's, and delete unmounts them there.
+#[test]
+fn a_joined_mount_namespace_gets_the_mounts_and_gets_them_back() {
+    if !is_root() {
+        return;
+    }
+    // A mount namespace of our own making: a private copy of the runtime's.
+    let mut holder = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sleep", "100"])
+        .spawn()
+        .unwrap();
+    let ns_pid = holder.id();
+    let ns = format!("/proc/{ns_pid}/ns/mnt");
+    // Until unshare has exec'd sleep, the link is still ours.
+    while std::fs::read_link(&ns).ok() == std::fs::read_link("/proc/self/ns/mnt").ok() {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let mounts_in_ns = |dir: &std::path::Path| -> Vec<String> {
+        std::fs::read_to_string(format!("/proc/{ns_pid}/mountinfo"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+            .filter(|p| std::path::Path::new(p).starts_with(dir))
+            .collect()
+    };
+    let oci = Ocirun::new();
+    let config = Config::probe(&["report", "pause"])
+        .remove_namespace("mount")
+        .add_namespace("mount", Some(&ns));
+    let bundle = fixtures::Bundle::new(&config).unwrap();
+    let rootfs = bundle.rootfs_path().canonicalize().unwrap();
+    let id = unique_id("joinmnt");
+    let guard = oci.create(bundle.path(), &id);
+    let pid = oci.state(&id)["pid"].as_i64().unwrap();
+    assert_eq!(
+        std::fs::read_link(format!("/proc/{pid}/ns/mnt")).unwrap(),
+        std::fs::read_link(&ns).unwrap()
+    );
+    assert!(
+        !mounts_in_ns(&rootfs).is_empty(),
+        "mounted in the joined namespace"
+    );
+    assert!(
+        host_mounts_under(&rootfs).is_empty(),
+        "nothing in the runtime's"
+    );
+    drop(guard);
+    assert_eq!(
+        mounts_in_ns(&rootfs),
+        Vec::<String>::new(),
+        "delete unmounted them there"
+    );
+    let _ = holder.kill();
+    let _ = holder.wait();
 }

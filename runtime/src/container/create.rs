@@ -3,10 +3,8 @@
 //! children are killed, the cgroup and the state directory removed (runtime.md "Errors").
 
 use super::Error;
-use crate::process::channel::{Channel, ChannelError, Msg};
 use crate::state::{Container, State, Status};
 use crate::{cgroups, hooks, namespaces, process, spec};
-use nix::unistd::ForkResult;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -56,7 +54,6 @@ pub fn create(
             ))
         }
     };
-    require_mount_namespace(spec)?;
     // config.md "Valid values": what the host cannot apply is refused before anything exists.
     cgroups::check_resources(spec.linux().as_ref().and_then(|l| l.resources().as_ref()))?;
     let plan = namespaces::Plan::from_spec(spec)?;
@@ -82,6 +79,9 @@ pub fn create(
         process: spec.process().clone(),
         seccomp: linux.seccomp().clone(),
         resources: linux.resources().clone(),
+        personality: linux.personality().clone(),
+        memory_policy: linux.memory_policy().clone(),
+        shared_mounts: None,
         cgroup_parents: Vec::new(),
     };
     let mut container = Container::create_dir(root, state)?;
@@ -116,6 +116,7 @@ impl Progress {
         if let Some(s1) = self.stage1 {
             let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(s1), None);
         }
+        super::unmount_shared(container);
         if let Some(cg) = &self.cgroup {
             if let Err(e) = cg.remove() {
                 crate::logging::warn(&format!("remove cgroup: {e}"));
@@ -157,8 +158,10 @@ fn build(
         }
         _ => None,
     };
-    let ctx = process::Context {
-        id: &container.state.id,
+    let id = container.state.id.clone();
+    let shared_mount_ns = !plan.creates(oci_spec::runtime::LinuxNamespaceType::Mount);
+    let ctx = process::create::Context {
+        id: &id,
         spec,
         rootfs: loaded.rootfs.clone(),
         bundle: loaded.bundle.clone(),
@@ -170,6 +173,7 @@ fn build(
             // reach them (podman's 0700 userdata).
             host_sources: crate::rootfs::host_sources(spec, &loaded.bundle)
                 .map_err(|e| Error::Failed(e.to_string()))?,
+            shared_mount_ns,
         },
         fifo,
         console_socket: console,
@@ -190,79 +194,16 @@ fn build(
         &container.state.id,
         opts.systemd_cgroup,
     )?;
-    let (chan, child) = Channel::pair()?;
-    // SAFETY: ocirun is single-threaded, so the child may run arbitrary code after fork.
-    let stage1 = match unsafe { nix::unistd::fork() } {
-        Ok(ForkResult::Child) => {
-            drop(chan);
-            process::stage1::run(&ctx, child)
-        }
-        Ok(ForkResult::Parent { child: pid }) => pid.as_raw(),
-        Err(e) => {
-            return Err(Error::Failed(format!(
-                "fork: {}",
-                crate::errno_text_raw(e as i32)
-            )))
-        }
+    let mut host = CreateHost {
+        container: &mut *container,
+        spec,
+        hooks: &hooks,
+        cgroup: Some(cgroup),
+        progress: &mut *progress,
     };
-    drop(child);
+    let spawned = process::create::parent::spawn(&ctx, &mut host);
     drop(ctx);
-    let parent = InitChannel {
-        chan,
-        id: container.state.id.clone(),
-    };
-    progress.stage1 = Some(stage1);
-    // config-linux.md "Control groups": placed before any namespace exists, so a new cgroup
-    // namespace is rooted at the container's cgroup.
-    let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
-    cgroup.apply_resources(stage1, resources)?;
-    crate::logging::debug(&format!("stage-1 {stage1} placed in {:?}", cgroup.paths()));
-    // Recorded at once, so that delete removes the parents made here whatever happens next.
-    container.state.cgroup_parents = cgroup.created_parents();
-    progress.cgroup = Some(cgroup);
-    container.save()?;
-    parent.send(&Msg::CgroupReady)?;
-    loop {
-        match parent.recv()? {
-            Msg::UserNsCreated => {
-                if let Some(linux) = spec.linux() {
-                    namespaces::write_id_maps(stage1, linux)?;
-                }
-                parent.send(&Msg::MappingsWritten)?;
-            }
-            Msg::InitPid(pid) => {
-                progress.init = Some(pid);
-                let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(stage1), None);
-                progress.stage1 = None;
-                // The init is alone in the cgroup now: the pids limit can hold it.
-                if let Some(cg) = &progress.cgroup {
-                    cg.apply_pids_limit(resources)?;
-                }
-                let stat = crate::state::ProcStat::read(pid).ok_or_else(|| parent.init_gone())?;
-                container.state.pid = pid;
-                container.state.init_start_time = stat.start_time;
-                crate::logging::debug(&format!("init pid {pid}"));
-                parent.send(&Msg::Proceed(pid))?;
-            }
-            Msg::RunCreateHooks => {
-                progress.hooks_started = true;
-                container.save()?;
-                let state = serde_json::to_string(&container.public(Status::Creating))
-                    .map_err(|e| Error::Failed(e.to_string()))?;
-                // config.md "Prestart", "CreateRuntime Hooks": runtime namespace, in order.
-                for (kind, list) in [
-                    ("prestart", hooks.prestart()),
-                    ("createRuntime", hooks.create_runtime()),
-                ] {
-                    hooks::run(kind, list.as_deref().unwrap_or_default(), state.as_bytes())?;
-                }
-                parent.send(&Msg::HooksDone(state))?;
-            }
-            Msg::Created => break,
-            Msg::Error(msg) => return Err(Error::Failed(msg)),
-            other => return Err(Error::Failed(format!("unexpected message {other:?}"))),
-        }
-    }
+    spawned?;
     crate::logging::debug(&format!("container {} created", container.state.id));
     container.state.status = Status::Created;
     container.save()?;
@@ -276,57 +217,106 @@ fn linux_seccomp(spec: &oci_spec::runtime::Spec) -> Option<&oci_spec::runtime::L
     spec.linux().as_ref().and_then(|l| l.seccomp().as_ref())
 }
 
-/// The parent's end of the sync channel with stage-1 and the init, for container `id`.
-struct InitChannel {
-    chan: Channel,
-    id: String,
+/// What `create` does for its chain in the runtime's namespaces
+/// ([`process::create::parent::Host`]), keeping `progress` up to date for the undo.
+struct CreateHost<'a> {
+    container: &'a mut Container,
+    spec: &'a oci_spec::runtime::Spec,
+    hooks: &'a oci_spec::runtime::Hooks,
+    /// Until stage-1 is placed; then it is in `progress`.
+    cgroup: Option<Box<dyn cgroups::CgroupManager>>,
+    progress: &'a mut Progress,
 }
 
-impl InitChannel {
-    fn send(&self, msg: &Msg) -> Result<(), Error> {
-        self.chan.send(msg).map_err(|e| self.closed_is_gone(e))
+impl process::create::parent::Host for CreateHost<'_> {
+    type Error = Error;
+
+    fn forked(&mut self, stage1: i32) {
+        self.progress.stage1 = Some(stage1);
     }
 
-    fn recv(&self) -> Result<Msg, Error> {
-        self.chan.recv().map_err(|e| self.closed_is_gone(e))
-    }
-
-    /// A closed channel before `Created` means a child died without a word (killed, or out
-    /// of memory): whether our send or our receive saw it first, the error is the same.
-    fn closed_is_gone(&self, e: ChannelError) -> Error {
-        match e {
-            ChannelError::Closed => self.init_gone(),
-            other => other.into(),
-        }
-    }
-
-    /// One line naming the container, like ocirun's other errors.
-    fn init_gone(&self) -> Error {
-        Error::Failed(format!(
-            "container {}: init process exited before the container was created",
-            self.id
-        ))
-    }
-}
-
-/// runc requires a new mount namespace: the rootfs setup pivots the whole mount table.
-fn require_mount_namespace(spec: &oci_spec::runtime::Spec) -> Result<(), Error> {
-    let has_mount = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.namespaces().as_ref())
-        .is_some_and(|ns| {
-            ns.iter().any(|n| {
-                n.typ() == oci_spec::runtime::LinuxNamespaceType::Mount && n.path().is_none()
-            })
-        });
-    if has_mount {
+    fn place(&mut self, stage1: i32) -> Result<(), Error> {
+        let cgroup = self
+            .cgroup
+            .take()
+            .ok_or_else(|| Error::Failed("stage-1 placed twice".into()))?;
+        // Recorded first: a failure while applying resources still removes the cgroup.
+        let cgroup = self.progress.cgroup.insert(cgroup);
+        cgroup.apply_resources(
+            stage1,
+            self.spec
+                .linux()
+                .as_ref()
+                .and_then(|l| l.resources().as_ref()),
+        )?;
+        crate::logging::debug(&format!("stage-1 {stage1} placed in {:?}", cgroup.paths()));
+        // Saved at once, so that delete removes the parents made here whatever happens next.
+        self.container.state.cgroup_parents = cgroup.created_parents();
+        self.container.save()?;
         Ok(())
-    } else {
-        Err(Error::Failed(format!(
-            "{}: linux.namespaces: a new mount namespace is required",
-            spec::CONFIG_FILE
-        )))
+    }
+
+    fn write_id_maps(&mut self, stage1: i32) -> Result<(), Error> {
+        if let Some(linux) = self.spec.linux() {
+            namespaces::write_id_maps(stage1, linux)?;
+        }
+        Ok(())
+    }
+
+    fn init_forked(&mut self, init: i32) -> Result<(), Error> {
+        self.progress.init = Some(init);
+        self.progress.stage1 = None;
+        // Stage-1 is reaped: the init is alone in the cgroup, and the pids limit can hold it.
+        if let Some(cgroup) = &self.progress.cgroup {
+            cgroup.apply_pids_limit(
+                self.spec
+                    .linux()
+                    .as_ref()
+                    .and_then(|l| l.resources().as_ref()),
+            )?;
+        }
+        let id = &self.container.state.id;
+        let stat = crate::state::ProcStat::read(init)
+            .ok_or_else(|| process::channel::ChainError::InitGone(id.clone()))?;
+        self.container.state.pid = init;
+        self.container.state.init_start_time = stat.start_time;
+        crate::logging::debug(&format!("init pid {init}"));
+        Ok(())
+    }
+
+    fn shared_mounts(
+        &mut self,
+        mut before: crate::rootfs::shared_ns::SharedMounts,
+    ) -> Result<(), Error> {
+        before.namespace = self
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.namespaces().as_ref())
+            .and_then(|ns| {
+                ns.iter()
+                    .find(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Mount)
+            })
+            .and_then(|n| n.path().clone());
+        self.container.state.shared_mounts = Some(before);
+        // Saved now: a create that dies from here on leaves a state that delete can undo.
+        self.container.save()?;
+        Ok(())
+    }
+
+    fn run_create_hooks(&mut self) -> Result<String, Error> {
+        self.progress.hooks_started = true;
+        self.container.save()?;
+        let state = serde_json::to_string(&self.container.public(Status::Creating))
+            .map_err(|e| Error::Failed(e.to_string()))?;
+        // config.md "Prestart", "CreateRuntime Hooks": runtime namespace, in order.
+        for (kind, list) in [
+            ("prestart", self.hooks.prestart()),
+            ("createRuntime", self.hooks.create_runtime()),
+        ] {
+            hooks::run(kind, list.as_deref().unwrap_or_default(), state.as_bytes())?;
+        }
+        Ok(state)
     }
 }
 

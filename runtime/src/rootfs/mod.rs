@@ -22,6 +22,7 @@ pub mod options;
 pub mod paths;
 mod pivot;
 mod procfs;
+pub mod shared_ns;
 
 use std::fmt;
 use std::os::fd::OwnedFd;
@@ -47,6 +48,9 @@ pub struct RootfsOptions {
     /// Mount sources opened on the host by [`host_sources`] (containers with their own user
     /// namespace); empty otherwise.
     pub host_sources: HostSources,
+    /// No new mount namespace: the container shares the runtime's or joined one by path
+    /// ([`shared_ns`]): nothing host-wide is touched, the root is entered with chroot.
+    pub shared_mount_ns: bool,
 }
 
 /// Mount sources the runtime opens with its own credentials, on the host, before the
@@ -201,7 +205,17 @@ pub fn prepare_with_idmapped(
 
     check_mount_label(linux.and_then(|l| l.mount_label().as_deref()))?;
 
-    pivot::prepare_root(&rootfs, propagation)?;
+    if opts.shared_mount_ns {
+        if propagation.is_some() {
+            return Err(RootfsError::InvalidConfig {
+                field: "linux.rootfsPropagation",
+                reason: "needs a new mount namespace (it would change a shared one)".into(),
+            });
+        }
+        pivot::prepare_shared_root(&rootfs)?;
+    } else {
+        pivot::prepare_root(&rootfs, propagation)?;
+    }
     // Opened after the self-bind so lookups walk the new mount.
     let root = Root::open(&rootfs)?;
     let cgroup_ns = linux
@@ -258,6 +272,10 @@ pub fn pivot(spec: &Spec, rootfs: &Path, opts: &RootfsOptions) -> Result<(), Roo
         .map(pivot::parse_propagation)
         .transpose()?;
     let rootfs = canonical_rootfs(rootfs)?;
+    if opts.shared_mount_ns {
+        // pivot_root or moving the rootfs onto / would change the namespace everyone shares.
+        return pivot::chroot_into(&rootfs);
+    }
     pivot::enter(&rootfs, opts.no_pivot)?;
     if let Some(flags) = propagation {
         pivot::apply_root_propagation(flags)?;

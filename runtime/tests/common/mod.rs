@@ -274,6 +274,18 @@ pub fn cgroup_exists(id: &str) -> bool {
         || Path::new("/sys/fs/cgroup/unified/ocirun").join(id).exists()
 }
 
+/// The pids in the container's cgroup (ocirun's default path; the pids hierarchy on v1, the
+/// unified one on v2), empty when it does not exist.
+pub fn cgroup_procs(id: &str) -> Vec<i32> {
+    ["/sys/fs/cgroup/pids/ocirun", "/sys/fs/cgroup/ocirun"]
+        .iter()
+        .find_map(|dir| std::fs::read_to_string(Path::new(dir).join(id).join("cgroup.procs")).ok())
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
 /// Every pid whose command line mentions `needle`.
 pub fn processes_mentioning(needle: &str) -> Vec<i32> {
     let mut pids = Vec::new();

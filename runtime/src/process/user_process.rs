@@ -152,6 +152,7 @@ impl Seccomp<'_> {
 /// Everything from the user switch to execve. Only returns on failure.
 pub fn become_user_process(
     process: &Process,
+    attributes: &super::attributes::Attributes,
     masks: Option<&crate::capabilities::Masks>,
     seccomp: Option<&Seccomp<'_>>,
 ) -> Result<std::convert::Infallible, String> {
@@ -160,6 +161,8 @@ pub fn become_user_process(
     let arg0 = args.first().ok_or("process.args is empty")?;
     let cwd = process.cwd();
     enter_cwd(cwd)?;
+    // While still root with every capability the config grants (real-time policies).
+    attributes.apply()?;
     if let Some(m) = masks {
         crate::capabilities::drop_bounding(m.bounding)?;
         set_keepcaps(true)?;

@@ -1,14 +1,13 @@
 //! runc's `events` (`ocirun events [--stats] [--interval D] ID`): the stats read from the
 //! container's cgroup on cgroupfs-like v1, v2 and hybrid trees (no root: every field from its
 //! file), and for real on this host (root): `--stats`, the interval stream ending with the
-//! container, an OOM kill reported as an `oom` line, refusals; and `docker stats` of a
-//! container docker runs with ocirun agreeing with `ocirun events --stats`.
+//! container, an OOM kill reported as an `oom` line, refusals. (`docker stats` beside
+//! `events --stats`: peers.rs.)
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
 mod cgroups_support;
 mod common;
-mod peers_support;
 
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
@@ -353,76 +352,4 @@ fn oom_kill_is_an_oom_event() {
     let line: Value = serde_json::from_str(text.lines().next().unwrap_or("null")).unwrap();
     assert_eq!(line, json!({"type": "oom", "id": id}), "{text}");
     assert_eq!(oci.status(&id), "stopped");
-}
-
-// ---------------------------------------------------------------------------- docker stats
-
-/// `docker stats --no-stream` of a container docker runs with ocirun shows the container's
-/// own memory limit and pids (containerd's runc shim reads them from the cgroup ocirun
-/// placed it in), and `ocirun events --stats` on docker's state agrees.
-#[test]
-fn docker_stats_and_events_agree() {
-    let test = "docker_stats_and_events_agree";
-    if !peers_support::preflight(
-        test,
-        &[
-            "dockerd",
-            "docker",
-            "containerd",
-            "containerd-shim-runc-v2",
-            "tar",
-        ],
-    ) {
-        return;
-    }
-    let rootfs = peers_support::Rootfs::with_copies();
-    let dk = match peers_support::docker::Docker::start(&rootfs.path()) {
-        Ok(d) => d,
-        Err(why) => {
-            eprintln!("skipped {test}: dockerd cannot run here: {why}");
-            return;
-        }
-    };
-    let name = peers_support::unique("dk-stats");
-    let id = peers_support::ok(&mut dk.run(
-        &[
-            "-d",
-            "--name",
-            &name,
-            "--memory",
-            "64m",
-            "--pids-limit",
-            "30",
-        ],
-        &["sleep", "1000"],
-    ))
-    .trim()
-    .to_string();
-    let stats = peers_support::ok(&mut dk.cmd([
-        "stats",
-        "--no-stream",
-        "--format",
-        "{{.MemUsage}}|{{.PIDs}}",
-        &name,
-    ]));
-    let events = peers_support::run(
-        std::process::Command::new(peers_support::ocirun())
-            .arg("--root")
-            .arg(dk.runtime_root())
-            .args(["events", "--stats", &id]),
-    );
-    peers_support::ok(&mut dk.cmd(["rm", "-f", &name]));
-    let (mem, pids) = stats.trim().split_once('|').unwrap();
-    assert!(mem.ends_with("/ 64MiB"), "docker stats: {stats}");
-    assert_eq!(pids, "1", "docker stats: {stats}");
-    assert!(
-        events.status.success(),
-        "{}",
-        peers_support::text(&events.stderr)
-    );
-    let event: Value = serde_json::from_slice(&events.stdout).unwrap();
-    assert_eq!(event["id"], id.as_str());
-    assert_eq!(event["data"]["memory"]["usage"]["limit"], 67108864);
-    assert_eq!(event["data"]["pids"], json!({"current": 1, "limit": 30}));
-    peers_support::assert_no_leaks(&id, &[&dk.runtime_root()]);
 }

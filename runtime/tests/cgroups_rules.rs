@@ -8,12 +8,12 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
+mod cgroups_support;
 mod common;
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::Stdio;
 
+use cgroups_support::output_with_stdin;
 use common::{is_root, processes_mentioning, stderr, unique_id, Guard, Ocirun};
 use fixtures::{Bundle, Config};
 use ocirun::cgroups::detect::{Hierarchies, Hierarchy, Version};
@@ -405,19 +405,10 @@ fn update_refuses_by_name_and_applies_kernel_tcp_flag() {
     let (g, _dir) = created(&oci, &tree, json!({"pids": {"limit": 30}}), "pids");
     let id = g.id.clone();
     if home("net_cls").is_none() {
-        let mut child = oci
-            .cmd(["update", "--resources", "-", &id])
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(br#"{"pids": {"limit": 10}, "network": {"classID": 7}}"#)
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = output_with_stdin(
+            &mut oci.cmd(["update", "--resources", "-", &id]),
+            br#"{"pids": {"limit": 10}, "network": {"classID": 7}}"#,
+        );
         assert!(!out.status.success());
         assert!(
             stderr(&out).contains("linux.resources.network.classID: net_cls is not mounted"),

@@ -153,6 +153,8 @@ pub fn plan(
     Ok(p.out)
 }
 
+const SWAP_HINT: &str = "swap accounting is off (swapaccount=0 or no CONFIG_MEMCG_SWAP)";
+
 struct Planner<'a> {
     host: &'a Controllers,
     out: Vec<Write>,
@@ -226,7 +228,6 @@ impl Planner<'_> {
         current_limit: Option<i64>,
     ) -> Result<(), CgroupError> {
         const V: Ver = Ver::V1;
-        const SWAP_HINT: &str = "swap accounting is off (swapaccount=0 or no CONFIG_MEMCG_SWAP)";
         let limit = m.limit().filter(|&l| l != 0);
         let swap = m.swap().filter(|&s| s != 0);
         if m.check_before_update() == Some(true) {
@@ -239,75 +240,29 @@ impl Planner<'_> {
                 self.push("memory.swap", "memory", V, "", s, usage).hint = SWAP_HINT;
             }
         }
-        let swap_kind = |s: i64| if s == -1 { Kind::Optional } else { Kind::Set };
+        // The kernel keeps memsw >= memory at every step: raising, memsw goes first.
         match (limit, swap) {
             (Some(limit), Some(swap)) => {
-                // A new cgroup (no current limit) is unlimited: any limit lowers it.
                 let raising = swap == -1
                     || limit == -1
                     || current_limit.is_some_and(|c| c != -1 && limit > c);
-                let mem = |p: &mut Self| {
-                    p.push(
-                        "memory.limit",
-                        "memory",
-                        V,
-                        "memory.limit_in_bytes",
-                        limit,
-                        Kind::Set,
-                    );
-                };
-                let memsw = |p: &mut Self| {
-                    p.push(
-                        "memory.swap",
-                        "memory",
-                        V,
-                        "memory.memsw.limit_in_bytes",
-                        swap,
-                        swap_kind(swap),
-                    )
-                    .hint = SWAP_HINT;
-                };
                 if raising {
-                    memsw(self);
-                    mem(self);
+                    self.v1_memsw("memory.swap", swap);
+                    self.v1_limit(limit);
                 } else {
-                    mem(self);
-                    memsw(self);
+                    self.v1_limit(limit);
+                    self.v1_memsw("memory.swap", swap);
                 }
             }
             (Some(limit), None) => {
                 // runc: an unlimited memory with swap unset makes memory+swap unlimited too
                 // (else the old memsw limit would still cap the container).
                 if limit == -1 {
-                    self.push(
-                        "memory.limit",
-                        "memory",
-                        V,
-                        "memory.memsw.limit_in_bytes",
-                        -1,
-                        Kind::Optional,
-                    );
+                    self.v1_memsw("memory.limit", -1);
                 }
-                self.push(
-                    "memory.limit",
-                    "memory",
-                    V,
-                    "memory.limit_in_bytes",
-                    limit,
-                    Kind::Set,
-                );
+                self.v1_limit(limit);
             }
-            (None, Some(swap)) => {
-                self.push(
-                    "memory.swap",
-                    "memory",
-                    V,
-                    "memory.memsw.limit_in_bytes",
-                    swap,
-                    swap_kind(swap),
-                )
-                .hint = SWAP_HINT;
-            }
+            (None, Some(swap)) => self.v1_memsw("memory.swap", swap),
             (None, None) => {}
         }
         if let Some(res) = m.reservation().filter(|&r| r != 0) {
@@ -386,6 +341,30 @@ impl Planner<'_> {
             );
         }
         Ok(())
+    }
+
+    fn v1_limit(&mut self, limit: i64) {
+        let file = "memory.limit_in_bytes";
+        self.push("memory.limit", "memory", Ver::V1, file, limit, Kind::Set);
+    }
+
+    /// `memory.memsw.limit_in_bytes` for `field`; -1 needs no file (without swap accounting
+    /// memory+swap is unlimited anyway).
+    fn v1_memsw(&mut self, field: &str, swap: i64) {
+        let kind = if swap == -1 {
+            Kind::Optional
+        } else {
+            Kind::Set
+        };
+        self.push(
+            field,
+            "memory",
+            Ver::V1,
+            "memory.memsw.limit_in_bytes",
+            swap,
+            kind,
+        )
+        .hint = SWAP_HINT;
     }
 
     fn v2_memory(&mut self, m: &LinuxMemory, kernel: Option<i64>) -> Result<(), CgroupError> {

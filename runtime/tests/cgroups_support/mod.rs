@@ -5,7 +5,7 @@
 #![allow(dead_code, clippy::unwrap_used)] // not every test file uses every helper
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Output, Stdio};
 
 use ocirun::cgroups::detect::{Hierarchies, Hierarchy, ProcessCgroups, Version};
 use ocirun::cgroups::{CgroupManager, CgroupsPath, FsManager};
@@ -32,6 +32,20 @@ pub fn root_or_skip() -> bool {
         eprintln!("skipped: needs root and a mounted cgroup filesystem");
     }
     ok
+}
+
+/// Runs `cmd` with `input` on its stdin (as containerd's shim sends `update --resources -`),
+/// collecting stdout and stderr.
+pub fn output_with_stdin(cmd: &mut Command, input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
 }
 
 /// A sleeping process, killed and reaped on drop.

@@ -353,3 +353,79 @@ fn oom_kill_is_an_oom_event() {
     assert_eq!(line, json!({"type": "oom", "id": id}), "{text}");
     assert_eq!(oci.status(&id), "stopped");
 }
+
+/// The stats of a cgroup on this host's real cgroup2 hierarchy read through the manager as
+/// a v2-only host would (core cpu.stat and PSI files, and what controllers it delegates:
+/// hugetlb here), with the process's own usage in it.
+#[test]
+fn host_cgroup2_stats() {
+    if !cgroups_support::root_or_skip() {
+        return;
+    }
+    let Some(unified) = ocirun::cgroups::detect::Hierarchies::detect()
+        .unwrap()
+        .unified
+    else {
+        eprintln!("skipped: no cgroup2 hierarchy on this host");
+        return;
+    };
+    let only_v2 = ocirun::cgroups::detect::Hierarchies {
+        v1: vec![],
+        unified: Some(unified),
+    };
+    let path = format!("/ocirun-v2stats-test-{}", std::process::id());
+    let m = cgroups_support::Cleanup(Box::new(
+        ocirun::cgroups::FsManager::new(
+            &only_v2,
+            &ocirun::cgroups::detect::ProcessCgroups::default(),
+            &ocirun::cgroups::CgroupsPath::parse(Some(std::path::Path::new(&path)), "x").unwrap(),
+        )
+        .unwrap(),
+    ));
+    let mut busy = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; sleep 100",
+        ])
+        .spawn()
+        .unwrap();
+    m.0.apply(busy.id() as i32).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let stats = loop {
+        let stats = serde_json::to_value(m.0.stats().unwrap()).unwrap();
+        if stats["cpu"]["usage"]["total"].as_u64().unwrap_or(0) > 0 || Instant::now() > deadline {
+            break stats;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    busy.kill().unwrap();
+    busy.wait().unwrap();
+    assert!(
+        stats["cpu"]["usage"]["total"].as_u64().unwrap() > 0,
+        "{stats}"
+    );
+    assert!(stats["cpu"]["psi"]["some"].is_object(), "{stats}");
+    let listed = std::fs::read_to_string(
+        only_v2
+            .unified
+            .as_ref()
+            .unwrap()
+            .mount_point
+            .join("cgroup.controllers"),
+    )
+    .unwrap();
+    if listed.split_whitespace().any(|c| c == "hugetlb") {
+        m.0.set(
+            &serde_json::from_str(r#"{"hugepageLimits": [{"pageSize": "2MB", "limit": 0}]}"#)
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(stats["hugetlb"].is_object());
+        let again = serde_json::to_value(m.0.stats().unwrap()).unwrap();
+        assert!(again["hugetlb"]["2MB"].is_object(), "{again}");
+    }
+    // No memory controller delegated: nothing to watch, never fires.
+    if !listed.split_whitespace().any(|c| c == "memory") {
+        assert!(m.0.oom_watch().unwrap().fd().is_none());
+    }
+}

@@ -474,8 +474,9 @@ fn host_limits_are_written_and_raised_and_lowered() {
     }
     let h = Hierarchies::detect().unwrap();
     let path = format!("/ocirun-res-test-{}", std::process::id());
-    let sleeper = Sleeper::new();
     let m = Cleanup(cgroups::manager(Some(Path::new(&path)), "res", false).unwrap());
+    // Dropped before the guard: the cgroup is empty when it is removed.
+    let sleeper = Sleeper::new();
     let r = resources(
         r#"{
         "devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rw"}],

@@ -42,7 +42,7 @@ pub fn features() -> Value {
             },
             // Id-mapped mounts (`uidMappings`/`gidMappings` of a mount): rootfs/idmap.rs.
             "mountExtensions": { "idmap": { "enabled": true } },
-            "netDevices": { "enabled": false }
+            "netDevices": { "enabled": true }
         },
         "annotations": {
             "io.github.ocikit.ocirun.version": env!("CARGO_PKG_VERSION")

@@ -13,6 +13,7 @@ pub mod hooks;
 pub mod id;
 pub mod logging;
 pub mod namespaces;
+pub mod netdev;
 pub mod process;
 pub mod rootfs;
 pub mod sealed_exe;

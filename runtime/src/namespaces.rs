@@ -243,3 +243,15 @@ fn write_file(file: &str, text: &str) -> Result<(), NamespaceError> {
         reason: crate::errno_text(&e),
     })
 }
+
+/// Whether the namespace at `path` is the one the runtime itself is in.
+pub fn is_runtimes_own(typ: LinuxNamespaceType, path: &Path) -> bool {
+    let ours = Path::new("/proc/self/ns").join(proc_name(typ));
+    match (std::fs::metadata(path), std::fs::metadata(ours)) {
+        (Ok(a), Ok(b)) => {
+            use std::os::unix::fs::MetadataExt;
+            a.dev() == b.dev() && a.ino() == b.ino()
+        }
+        _ => false,
+    }
+}

@@ -450,6 +450,31 @@ fn check_linux(spec: &Spec) -> Result<(), FieldError> {
             "setting the domainname needs a uts namespace",
         ));
     }
+    if let Some(devices) = linux.net_devices().as_ref().filter(|d| !d.is_empty()) {
+        crate::netdev::plan(devices).map_err(|(field, why)| FieldError::new(field, why))?;
+        // Moved "to the container namespace": one of its own, never the runtime's.
+        match namespaces
+            .iter()
+            .find(|n| n.typ() == LinuxNamespaceType::Network)
+        {
+            None => {
+                return Err(FieldError::new(
+                    "linux.netDevices",
+                    "needs a network namespace in linux.namespaces",
+                ))
+            }
+            Some(ns) => {
+                if let Some(path) = ns.path() {
+                    if crate::namespaces::is_runtimes_own(LinuxNamespaceType::Network, path) {
+                        return Err(FieldError::new(
+                            "linux.netDevices",
+                            format!("the network namespace {} is the host's", path.display()),
+                        ));
+                    }
+                }
+            }
+        }
+    }
     if let Some(sysctl) = linux.sysctl() {
         crate::sysctl::check(sysctl, namespaces)
             .map_err(|(key, why)| FieldError::new(format!("linux.sysctl.{key}"), why))?;
@@ -476,10 +501,6 @@ fn check_linux(spec: &Spec) -> Result<(), FieldError> {
     // config.md "Valid values": unsupported values MUST be an error, never silently ignored.
     let unsupported = [
         ("linux.intelRdt", linux.intel_rdt().is_some()),
-        (
-            "linux.netDevices",
-            linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()),
-        ),
         (
             "linux.mountLabel",
             linux

@@ -8,8 +8,7 @@
 //! runtime's own. Everything else is refused before anything is created, naming the key.
 //! The keys' components may not climb out of /proc/sys (`net.ipv4/../../kernel/panic`).
 
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType};
 
@@ -78,7 +77,7 @@ pub fn check(
             }
             Some(ns) => {
                 if let Some(path) = ns.path() {
-                    if is_runtimes_own(typ, path) {
+                    if crate::namespaces::is_runtimes_own(typ, path) {
                         return Err(fail(format!(
                             "the {name} namespace {} is the host's",
                             path.display()
@@ -89,15 +88,6 @@ pub fn check(
         }
     }
     Ok(())
-}
-
-/// Whether the namespace at `path` is the one the runtime itself is in.
-fn is_runtimes_own(typ: LinuxNamespaceType, path: &Path) -> bool {
-    let ours = Path::new("/proc/self/ns").join(crate::namespaces::proc_name(typ));
-    match (std::fs::metadata(path), std::fs::metadata(ours)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
 }
 
 /// Writes every key, in the container's namespaces (called by the init before the rootfs is
@@ -154,11 +144,11 @@ mod tests {
     fn names_become_paths_beneath_proc_sys() {
         assert_eq!(
             relative_path("net.ipv4.ip_forward").unwrap(),
-            Path::new("net/ipv4/ip_forward")
+            std::path::Path::new("net/ipv4/ip_forward")
         );
         assert_eq!(
             relative_path("net/ipv4/conf/eth0.100/forwarding").unwrap(),
-            Path::new("net/ipv4/conf/eth0.100/forwarding")
+            std::path::Path::new("net/ipv4/conf/eth0.100/forwarding")
         );
         for bad in ["net.ipv4/../../kernel/panic", "net..x", ".net", "net/./x"] {
             assert!(relative_path(bad).is_err(), "{bad}");

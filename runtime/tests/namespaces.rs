@@ -307,3 +307,142 @@ fn a_joined_mount_namespace_gets_the_mounts_and_gets_them_back() {
     let _ = holder.kill();
     let _ = holder.wait();
 }
+
+/// `ip ARGS` on the host, asserting success; stdout.
+fn ip(args: &[&str]) -> String {
+    let out = std::process::Command::new("ip")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Deletes a host veth pair when dropped (when the test failed before the move).
+struct Veth(String);
+
+impl Drop for Veth {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &self.0])
+            .output();
+    }
+}
+
+/// config-linux.md "Network Devices": a host device is moved into the container's network
+/// namespace and renamed (or numbered by a `%d` template), keeps its permanent global
+/// addresses, is up; a name taken in the container is an error (it was refused outright).
+#[test]
+fn net_devices_move_in_with_their_addresses() {
+    if !is_root() {
+        return;
+    }
+    if which_ip().is_none() {
+        eprintln!("skipped: needs ip(8) from iproute2");
+        return;
+    }
+    let n = std::process::id() % 10000;
+    let (a, b) = (format!("ocv{n}a"), format!("ocv{n}b"));
+    ip(&["link", "add", &a, "type", "veth", "peer", "name", &b]);
+    let _veth = Veth(b.clone());
+    ip(&["addr", "add", "10.213.7.1/24", "dev", &a]);
+    ip(&["addr", "add", "fd00:213::1/64", "dev", &a, "nodad"]);
+
+    let oci = Ocirun::new();
+    let config = Config::probe(&["report", "pause"]).set(
+        "/linux/netDevices",
+        json!({ a.as_str(): {"name": "ctr%d"} }),
+    );
+    let bundle = Bundle::new(&config).unwrap();
+    let id = unique_id("netdev");
+    let _guard = oci.create(bundle.path(), &id);
+    let pid = oci.state(&id)["pid"].as_i64().unwrap().to_string();
+    let netns = format!("/proc/{pid}/ns/net");
+    let inside = String::from_utf8_lossy(
+        &std::process::Command::new("nsenter")
+            .args([
+                &format!("--net={netns}"),
+                "ip",
+                "-o",
+                "addr",
+                "show",
+                "dev",
+                "ctr0",
+            ])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .into_owned();
+    assert!(inside.contains("inet 10.213.7.1/24"), "{inside}");
+    assert!(inside.contains("inet6 fd00:213::1/64"), "{inside}");
+    let link = String::from_utf8_lossy(
+        &std::process::Command::new("nsenter")
+            .args([
+                &format!("--net={netns}"),
+                "ip",
+                "-o",
+                "link",
+                "show",
+                "dev",
+                "ctr0",
+            ])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .into_owned();
+    assert!(link.contains("UP"), "set up: {link}");
+    assert!(
+        !ip(&["-o", "link"]).contains(&format!("{a}@")),
+        "gone from the host"
+    );
+
+    // A name the container already has (its loopback) is an error naming the device.
+    let taken = oci.create_fails(
+        &Config::probe(&["report"]).set("/linux/netDevices", json!({ b.as_str(): {"name": "lo"} })),
+        "netdev-taken",
+    );
+    assert!(
+        taken.contains(&format!("linux.netDevices.{b}"))
+            && taken.contains("already has a device named lo"),
+        "{taken}"
+    );
+    assert!(
+        ip(&["-o", "link"]).contains(&format!("{b}@")),
+        "a failed create leaves it on the host"
+    );
+}
+
+fn which_ip() -> Option<std::path::PathBuf> {
+    ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"]
+        .iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.exists())
+}
+
+#[test]
+fn net_devices_need_the_containers_own_network_namespace() {
+    let oci = Ocirun::new();
+    for (config, expect) in [
+        (
+            Config::new()
+                .remove_namespace("network")
+                .set("/linux/netDevices", json!({"eth9": {}})),
+            "linux.netDevices: needs a network namespace",
+        ),
+        (
+            Config::new()
+                .add_namespace("network", Some("/proc/self/ns/net"))
+                .set("/linux/netDevices", json!({"eth9": {}})),
+            "is the host's",
+        ),
+    ] {
+        let err = oci.create_fails(&config, "netdev-ns");
+        assert!(err.contains(expect), "{expect}: {err}");
+    }
+}

@@ -281,6 +281,21 @@ impl process::create::parent::Host for CreateHost<'_> {
         self.container.state.pid = init;
         self.container.state.init_start_time = stat.start_time;
         crate::logging::debug(&format!("init pid {init}"));
+        // config-linux.md "Network Devices": into the init's network namespace, which exists
+        // now, before any hook or the program runs.
+        if let Some(devices) = self
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.net_devices().as_ref())
+        {
+            let moves = crate::netdev::plan(devices)
+                .map_err(|(field, why)| Error::Failed(format!("{field}: {why}")))?;
+            let netns = std::fs::File::open(format!("/proc/{init}/ns/net"))
+                .map_err(|e| Error::os(format!("open /proc/{init}/ns/net"), &e))?;
+            crate::netdev::move_into(&moves, std::os::fd::AsFd::as_fd(&netns))
+                .map_err(Error::Failed)?;
+        }
         Ok(())
     }
 

@@ -17,7 +17,10 @@ pub fn features() -> Value {
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time"],
             "capabilities": crate::capabilities::NAMES.to_vec(),
-            "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": false },
+            // features-linux.md "Cgroup": what the cgroupfs manager implements, whatever this
+            // host mounts: v1, v2 (and hybrid), the rdma controller (rdma.max); no systemd
+            // driver (--systemd-cgroup is refused).
+            "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": true },
             "seccomp": {
                 "enabled": true,
                 "actions": crate::seccomp::ACTIONS,

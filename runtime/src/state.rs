@@ -102,6 +102,11 @@ pub struct State {
     /// No new mount namespace: what delete unmounts there (crate::rootfs::shared_ns).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared_mounts: Option<crate::rootfs::shared_ns::SharedMounts>,
+    /// The cgroup directories above the container's own that `create` made (in every
+    /// hierarchy), for `delete` to remove when empty; parents that already existed are not
+    /// listed, so they are never removed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cgroup_parents: Vec<PathBuf>,
 }
 
 /// The state as `ocirun state` prints it and hooks receive it (runtime.md "State"), plus
@@ -460,6 +465,7 @@ mod tests {
             personality: None,
             memory_policy: None,
             shared_mounts: None,
+            cgroup_parents: Vec::new(),
         }
     }
 

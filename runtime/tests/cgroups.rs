@@ -158,8 +158,9 @@ fn host_absolute_path_every_hierarchy() {
     let parent = format!("/ocirun-test-{}", std::process::id());
     let path = format!("{parent}/abs");
     let hierarchies = Hierarchies::detect().unwrap();
-    let sleeper = Sleeper::new();
     let m = Cleanup(cgroups::manager(Some(Path::new(&path)), "abs", false).unwrap());
+    // Dropped before the guard: the cgroup is empty when it is removed.
+    let sleeper = Sleeper::new();
     let dirs = m.0.paths();
     assert_eq!(dirs.len(), hierarchies.all().count());
     m.0.apply(sleeper.pid()).unwrap();
@@ -227,8 +228,9 @@ fn host_relative_and_default_paths() {
         (Some(rel.clone()), None),
         (None, Some(format!("/ocirun/{id}"))),
     ] {
-        let sleeper = Sleeper::new();
         let m = Cleanup(cgroups::manager(config.as_deref().map(Path::new), &id, false).unwrap());
+        // Dropped before the guard: the cgroup is empty when it is removed.
+        let sleeper = Sleeper::new();
         m.0.apply(sleeper.pid()).unwrap();
         for h in hierarchies.all() {
             let want = match &expected {
@@ -258,9 +260,9 @@ fn host_remove_of_missing_cgroup_is_fine_and_busy_is_an_error() {
     let path = format!("/ocirun-test-busy-{}", std::process::id());
     let missing = cgroups::manager(Some(Path::new("/ocirun-never-created")), "x", false).unwrap();
     missing.remove().unwrap();
-
-    let sleeper = Sleeper::new();
     let m = Cleanup(cgroups::manager(Some(Path::new(&path)), "busy", false).unwrap());
+    // Dropped before the guard: the cgroup is empty when it is removed.
+    let sleeper = Sleeper::new();
     m.0.apply(sleeper.pid()).unwrap();
     // Still running: rmdir keeps failing with EBUSY, and the error says where.
     let err = m.0.remove().unwrap_err();

@@ -5,12 +5,12 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap
 
+mod cgroups_support;
 mod common;
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::Stdio;
 
+use cgroups_support::output_with_stdin;
 use common::{is_root, stderr, unique_id, Ocirun};
 use fixtures::{Bundle, Config};
 use ocirun::cgroups::detect::{Hierarchies, Version};
@@ -92,19 +92,10 @@ fn create_applies_and_update_changes_resources() {
     assert_eq!(read(&cgroup_file(&cg, "pids", "pids.max")), "20");
 
     // containerd's shim: a LinuxResources object on stdin.
-    let mut child = oci
-        .cmd(["update", "--resources", "-", &id])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(br#"{"memory": {"limit": 33554432, "swap": 67108864}, "pids": {"limit": -1}}"#)
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = output_with_stdin(
+        &mut oci.cmd(["update", "--resources", "-", &id]),
+        br#"{"memory": {"limit": 33554432, "swap": 67108864}, "pids": {"limit": -1}}"#,
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(memory_limit(&cg), "33554432");
     assert_eq!(read(&cgroup_file(&cg, "pids", "pids.max")), "max");

@@ -1,8 +1,8 @@
 //! The tools written for runc drive ocirun unchanged: containerd's runc shim (through `ctr`),
 //! podman with conmon, and docker (when dockerd can run), each on private state, with ocirun
 //! given as the runc binary. Every scenario checks what a user of the tool sees (exit codes,
-//! output, exec, tty, logs, stop) and that nothing named after the container is left: no
-//! state dir, cgroup, mount or process.
+//! output, exec, tty, logs, stop, stats) and that nothing named after the container is left:
+//! no state dir, cgroup, mount or process.
 //!
 //! Root only; each test skips with a printed reason when root, /bin/busybox or its tool is
 //! missing. CI packages: `containerd podman conmon docker.io busybox-static` (util-linux's
@@ -577,4 +577,53 @@ fn docker_update_memory() {
         text(&update.stderr)
     );
     assert_eq!(text(&limit.stdout).trim(), "67108864", "{limit:?}");
+}
+
+/// `docker stats --no-stream` of a container docker runs with ocirun shows the container's
+/// own memory limit and pids (containerd's runc shim reads them from the cgroup ocirun
+/// placed it in), and `ocirun events --stats` on docker's state agrees.
+#[test]
+fn docker_stats_and_events_agree() {
+    let Some((dk, _rootfs)) = docker("docker_stats_and_events_agree") else {
+        return;
+    };
+    let name = unique("dk-stats");
+    let id = ok(&mut dk.run(
+        &[
+            "-d",
+            "--name",
+            &name,
+            "--memory",
+            "64m",
+            "--pids-limit",
+            "30",
+        ],
+        &["sleep", "1000"],
+    ))
+    .trim()
+    .to_string();
+    let stats = ok(&mut dk.cmd([
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.MemUsage}}|{{.PIDs}}",
+        &name,
+    ]));
+    let events = run(std::process::Command::new(peers_support::ocirun())
+        .arg("--root")
+        .arg(dk.runtime_root())
+        .args(["events", "--stats", &id]));
+    ok(&mut dk.cmd(["rm", "-f", &name]));
+    let (mem, pids) = stats.trim().split_once('|').unwrap();
+    assert!(mem.ends_with("/ 64MiB"), "docker stats: {stats}");
+    assert_eq!(pids, "1", "docker stats: {stats}");
+    assert!(events.status.success(), "{}", text(&events.stderr));
+    let event: serde_json::Value = serde_json::from_slice(&events.stdout).unwrap();
+    assert_eq!(event["id"], id.as_str());
+    assert_eq!(event["data"]["memory"]["usage"]["limit"], 67108864);
+    assert_eq!(
+        event["data"]["pids"],
+        serde_json::json!({"current": 1, "limit": 30})
+    );
+    assert_no_leaks(&id, &[&dk.runtime_root()]);
 }

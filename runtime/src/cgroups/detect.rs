@@ -118,6 +118,56 @@ impl Hierarchies {
     }
 }
 
+/// Where this host keeps each controller: in a v1 hierarchy (by its mount options), or in
+/// the cgroup2 hierarchy when its root `cgroup.controllers` lists it. On a hybrid host a
+/// controller bound to a v1 hierarchy is not in cgroup2's list (the kernel binds each to one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Controllers {
+    /// Every controller of every v1 hierarchy.
+    pub v1: Vec<String>,
+    /// cgroup2's `cgroup.controllers`; `None` when there is no cgroup2 hierarchy.
+    pub v2: Option<Vec<String>>,
+}
+
+impl Controllers {
+    /// Which version holds `controller`, if any (v1 first: a controller in a v1 hierarchy is
+    /// absent from cgroup2).
+    pub fn home(&self, controller: &str) -> Option<super::resources::Ver> {
+        use super::resources::Ver;
+        if self.v1.iter().any(|c| c == controller) {
+            Some(Ver::V1)
+        } else if self.v2.iter().flatten().any(|c| c == controller) {
+            Some(Ver::V2)
+        } else {
+            None
+        }
+    }
+}
+
+impl Hierarchies {
+    /// The controllers of the mounted hierarchies; cgroup2's are read from
+    /// `<mount point>/cgroup.controllers` (what the mount's root cgroup may delegate; a
+    /// missing file lists none).
+    pub fn controllers(&self) -> Controllers {
+        let v1 = self
+            .v1
+            .iter()
+            .flat_map(|h| match &h.version {
+                Version::V1 { controllers } => controllers.clone(),
+                Version::V2 => Vec::new(),
+            })
+            .collect();
+        let v2 = self.unified.as_ref().map(|u| {
+            std::fs::read_to_string(u.mount_point.join("cgroup.controllers"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect()
+        });
+        Controllers { v1, v2 }
+    }
+}
+
 /// The fields of one mountinfo line that matter here.
 struct MountinfoEntry<'a> {
     device: &'a str,

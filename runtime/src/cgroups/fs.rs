@@ -16,7 +16,8 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CgroupError + '_ {
 }
 
 /// Creates `dir` and its missing parents (never above `base`), returning the directories it
-/// created, shallowest first.
+/// created, shallowest first. A parent that vanishes half-way (another container's `delete`
+/// removing a parent it made, just emptied) is made again: a few attempts, then the error.
 pub fn create_all(base: &Path, dir: &Path) -> Result<Vec<PathBuf>, CgroupError> {
     let below = dir
         .strip_prefix(base)
@@ -25,40 +26,53 @@ pub fn create_all(base: &Path, dir: &Path) -> Result<Vec<PathBuf>, CgroupError> 
             reason: format!("not below the hierarchy {}", base.display()),
         })?;
     let mut created = Vec::new();
-    let mut current = base.to_owned();
-    for component in below.components() {
-        current.push(component);
-        match std::fs::create_dir(&current) {
-            Ok(()) => created.push(current.clone()),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists && current.is_dir() => {}
-            Err(source) => {
-                remove_created(&created);
-                return Err(CgroupError::Io {
-                    path: current,
-                    source,
-                });
+    let mut attempts = 0;
+    'again: loop {
+        let mut current = base.to_owned();
+        for component in below.components() {
+            current.push(component);
+            match std::fs::create_dir(&current) {
+                Ok(()) => created.push(current.clone()),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists && current.is_dir() => {}
+                Err(e) if e.kind() == ErrorKind::NotFound && attempts < 3 => {
+                    attempts += 1;
+                    created.retain(|c: &PathBuf| c.is_dir());
+                    continue 'again;
+                }
+                Err(source) => {
+                    remove_created(&created);
+                    return Err(CgroupError::Io {
+                        path: current,
+                        source,
+                    });
+                }
             }
         }
+        return Ok(created);
     }
-    Ok(created)
 }
 
-/// Best-effort removal of directories this process created (deepest first), for rollback.
+/// Best-effort removal of directories this process created, deepest first: one that is not
+/// empty (a cgroup another container still uses) or already gone is left alone.
 pub fn remove_created(created: &[PathBuf]) {
-    for dir in created.iter().rev() {
+    let mut deepest_first = created.to_vec();
+    deepest_first.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    deepest_first.dedup();
+    for dir in deepest_first {
         let _ = std::fs::remove_dir(dir);
     }
 }
 
 /// Writes `value` to a cgroup interface file (a single write(2), as the kernel expects).
-/// `create`: a plain directory tree standing in for cgroupfs (tests) has no interface files
-/// until written; on cgroupfs the file always exists and this is a no-op.
+/// `create` and `truncate` are for a plain directory tree standing in for cgroupfs (tests):
+/// it has no `cgroup.procs` until written, and keeps a file's old bytes past a shorter
+/// value; on cgroupfs both are no-ops (interface files exist, and are not truncated).
 pub fn write(path: &Path, value: &str) -> Result<(), CgroupError> {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create(true)
-        .truncate(false)
+        .truncate(true)
         .open(path)
         .map_err(io(path))?;
     file.write_all(value.as_bytes())

@@ -3,18 +3,21 @@
 //!
 //! `detect` finds the hierarchies, `path` maps `cgroupsPath` into each, `manager` places
 //! processes with the file operations of `fs`; `v1`/`v2` hold what differs between versions
-//! `resources` turns `linux.resources` into the interface files to write for each version,
-//! `devices` the device rules (v1 `devices.allow`/`deny` lines; on v2 `bpf` compiles them to
-//! an eBPF program attached to the cgroup); [`ignored_resources`] says what a config asked for
-//! that ocirun does not apply, for the caller to warn about.
+//! `resources` turns `linux.resources` into the interface files to write where the host keeps
+//! each controller, or refuses a field by its JSON path (nothing is dropped), `devices` the
+//! device rules (v1 `devices.allow`/`deny` lines; on v2 `bpf` compiles them to an eBPF
+//! program attached to the cgroup); `stats` reads the usage runc's `events` reports and
+//! `oom` waits for the container's OOM kills.
 
 mod bpf;
 pub mod detect;
 pub mod devices;
 mod fs;
 pub mod manager;
+pub mod oom;
 pub mod path;
 pub mod resources;
+pub mod stats;
 mod v1;
 mod v2;
 
@@ -39,6 +42,9 @@ pub enum CgroupError {
         value: String,
         source: std::io::Error,
     },
+    /// A `linux.resources` field the host cannot apply, or that the kernel refused.
+    #[error("linux.resources.{field}: {reason}")]
+    Resource { field: String, reason: String },
     #[error("linux.cgroupsPath \"{}\": {reason}", path.display())]
     InvalidPath { path: PathBuf, reason: String },
     #[error("cgroup {}: not empty ({count} process(es) already in it)", path.display())]
@@ -74,25 +80,45 @@ pub trait CgroupManager {
     }
     /// [`CgroupManager::apply`] that also writes `resources` (config-linux.md "Control
     /// groups": the runtime MUST apply them) before the process is moved in, so the limits
-    /// and device rules hold from its first instruction. Nothing is left behind on failure.
+    /// and device rules hold from its first instruction; every field is checked first, so a
+    /// refusal (naming the field) writes nothing. The pids limit waits for
+    /// [`CgroupManager::apply_pids_limit`]. Nothing is left behind on failure.
     fn apply_resources(
         &self,
         pid: i32,
         resources: Option<&LinuxResources>,
     ) -> Result<(), CgroupError>;
-    /// Writes `resources` to the existing cgroup (runc's `update`).
+    /// Writes the pids limit of `resources` once the container's init is the only process
+    /// in the cgroup: `create`'s own stage-1 (which forks the init from inside the cgroup)
+    /// must not count against it, or a valid limit of 0 or 1 (config-linux.md "PIDs") could
+    /// not create the container.
+    fn apply_pids_limit(&self, resources: Option<&LinuxResources>) -> Result<(), CgroupError>;
+    /// Writes `resources` to the existing cgroup (runc's `update`), every field checked
+    /// before the first write.
     fn set(&self, resources: &LinuxResources) -> Result<(), CgroupError>;
     /// Moves `pid` into the existing cgroup, without checks. For `exec`.
     fn join(&self, pid: i32) -> Result<(), CgroupError>;
     /// Every pid in the container's cgroup and below (for `kill --all` and `delete --force`),
     /// sorted, from every hierarchy.
     fn pids(&self) -> Result<Vec<i32>, CgroupError>;
-    /// Removes the container's cgroup (and cgroups below it) in every hierarchy, plus parents
-    /// this same manager created. Missing is not an error; EBUSY is retried for about a
-    /// second while processes exit.
+    /// Removes the container's cgroup (and cgroups below it) in every hierarchy, then the
+    /// parents this manager created or adopted, deepest first, where they are empty. Missing
+    /// is not an error; EBUSY is retried for about a second while processes exit.
     fn remove(&self) -> Result<(), CgroupError>;
     /// The container's cgroup directory in each hierarchy (for state and inspection).
     fn paths(&self) -> Vec<PathBuf>;
+    /// The directories above the container's own that this manager created, shallowest
+    /// first: `create` records them in the state so that `delete` can remove them.
+    fn created_parents(&self) -> Vec<PathBuf>;
+    /// Takes `parents` (as recorded by `create`) as made by this manager, so that
+    /// [`CgroupManager::remove`] deletes them when empty. A path that is not strictly between
+    /// a hierarchy's mount point and the container's directory is ignored.
+    fn adopt_parents(&self, parents: &[PathBuf]);
+    /// The usage of the container's cgroup, from wherever each controller is (runc's
+    /// `events --stats` data).
+    fn stats(&self) -> Result<stats::Stats, CgroupError>;
+    /// A watch on the container's OOM kills (runc's `oom` events).
+    fn oom_watch(&self) -> Result<oom::OomWatch, CgroupError>;
 }
 
 /// Picks the manager for this host (v1, v2 or hybrid, found from /proc/self/mountinfo) for the
@@ -121,24 +147,22 @@ pub fn manager(
     Ok(Box::new(FsManager::new(&hierarchies, &own, &path)?))
 }
 
-/// The `linux.resources` fields set in the config which ocirun does not apply (see
-/// [`resources::ignored`]): a one-line warning for the caller to log, or `None` when there is
-/// nothing to say.
-pub fn ignored_resources(resources: Option<&LinuxResources>) -> Option<String> {
-    let fields = resources::ignored(resources?);
-    (!fields.is_empty()).then(|| {
-        format!(
-            "linux.resources not applied by ocirun: {}",
-            fields.join(", ")
-        )
-    })
+/// Refuses, naming the field, what this host cannot apply of `resources` (a controller that
+/// is not mounted, a field with no equivalent on the version holding its controller, an
+/// out-of-range value): for `create` to call before it makes anything. What only the
+/// container's cgroup can tell (a missing interface file) is checked when it is applied.
+pub fn check_resources(resources: Option<&LinuxResources>) -> Result<(), CgroupError> {
+    let Some(r) = resources else {
+        return Ok(());
+    };
+    let hierarchies = Hierarchies::detect()?;
+    resources::plan(r, &hierarchies.controllers(), None).map(drop)
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // tests may unwrap
 mod tests {
     use super::*;
-    use oci_spec::runtime::{LinuxMemoryBuilder, LinuxPidsBuilder, LinuxResourcesBuilder};
 
     #[test]
     fn io_errors_name_the_errno() {
@@ -160,30 +184,5 @@ mod tests {
         assert!(err
             .to_string()
             .starts_with("systemd cgroup driver is not supported: "));
-    }
-
-    #[test]
-    fn ignored_resources_names_fields() {
-        assert_eq!(ignored_resources(None), None);
-        let empty = LinuxResourcesBuilder::default().build().unwrap();
-        assert_eq!(ignored_resources(Some(&empty)), None);
-        let pids = LinuxResourcesBuilder::default()
-            .pids(LinuxPidsBuilder::default().limit(10).build().unwrap())
-            .build()
-            .unwrap();
-        assert_eq!(ignored_resources(Some(&pids)), None);
-        let kernel = LinuxResourcesBuilder::default()
-            .memory(
-                LinuxMemoryBuilder::default()
-                    .kernel(1 << 20)
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-            .unwrap();
-        assert_eq!(
-            ignored_resources(Some(&kernel)).unwrap(),
-            "linux.resources not applied by ocirun: memory.kernel"
-        );
     }
 }

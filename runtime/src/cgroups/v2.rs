@@ -19,19 +19,14 @@ pub fn is_frozen(dir: &Path) -> Result<bool, CgroupError> {
 }
 
 /// cgroup-v2.rst "Enabling and Disabling": a controller's files exist in a cgroup only when
-/// every ancestor below the root lists it in `cgroup.subtree_control`. Enables the
-/// controllers `writes` touch (the prefix of each file name, `cgroup.*` excepted) from the
-/// hierarchy's mount point down to `dir`'s parent; already enabled is a no-op.
+/// every ancestor below the root lists it in `cgroup.subtree_control`. Enables `controllers`
+/// from the hierarchy's mount point down to `dir`'s parent; already enabled is a no-op.
 pub fn enable_controllers(
     mount_point: &Path,
     dir: &Path,
-    writes: &[super::resources::Write],
+    controllers: &[&str],
 ) -> Result<(), CgroupError> {
-    let mut controllers: Vec<&str> = writes
-        .iter()
-        .filter_map(|w| w.file.split_once('.').map(|(c, _)| c))
-        .filter(|c| *c != "cgroup")
-        .collect();
+    let mut controllers = controllers.to_vec();
     controllers.sort_unstable();
     controllers.dedup();
     if controllers.is_empty() {

@@ -3,6 +3,7 @@
 
 mod create;
 mod delete;
+mod events;
 mod exec;
 mod features;
 mod kill;
@@ -97,6 +98,8 @@ enum Command {
     Resume(pause::Args),
     /// Change the resource limits of a container
     Update(update::Args),
+    /// Print a container's resource usage and OOM events as JSON lines
+    Events(events::Args),
 }
 
 pub fn main() -> anyhow::Result<i32> {
@@ -146,6 +149,7 @@ pub fn main() -> anyhow::Result<i32> {
         Command::Pause(a) => pause::pause(g, &a),
         Command::Resume(a) => pause::resume(g, &a),
         Command::Update(a) => update::run(g, &a),
+        Command::Events(a) => events::run(g, &a),
     }
 }
 

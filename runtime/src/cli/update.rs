@@ -46,12 +46,13 @@ pub struct Args {
     /// Maximum number of pids (-1 for unlimited)
     #[arg(long = "pids-limit", allow_hyphen_values = true)]
     pub pids_limit: Option<i64>,
-    /// Kernel memory limit: accepted for runc compatibility, ignored (deprecated by the kernel)
-    #[arg(long = "kernel-memory")]
-    pub kernel_memory: Option<String>,
-    /// Kernel TCP memory limit: accepted for runc compatibility, ignored
-    #[arg(long = "kernel-memory-tcp")]
-    pub kernel_memory_tcp: Option<String>,
+    /// Kernel memory limit (memory.kernel: written where the kernel still enforces it,
+    /// refused where it cannot)
+    #[arg(long = "kernel-memory", value_parser = parse_size, allow_hyphen_values = true)]
+    pub kernel_memory: Option<i64>,
+    /// Kernel TCP buffer memory limit (memory.kernelTCP)
+    #[arg(long = "kernel-memory-tcp", value_parser = parse_size, allow_hyphen_values = true)]
+    pub kernel_memory_tcp: Option<i64>,
     /// The container id
     pub id: String,
 }
@@ -85,6 +86,8 @@ pub fn run(g: &Global, args: &Args) -> anyhow::Result<i32> {
         memory: args.memory,
         memory_reservation: args.memory_reservation,
         memory_swap: args.memory_swap,
+        kernel_memory: args.kernel_memory,
+        kernel_memory_tcp: args.kernel_memory_tcp,
         pids_limit: args.pids_limit,
     };
     let (bytes, source) = match &json {

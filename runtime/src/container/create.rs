@@ -54,10 +54,8 @@ pub fn create(
             ))
         }
     };
-    let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
-    if let Some(warning) = cgroups::ignored_resources(resources) {
-        crate::logging::warn(&warning);
-    }
+    // config.md "Valid values": what the host cannot apply is refused before anything exists.
+    cgroups::check_resources(spec.linux().as_ref().and_then(|l| l.resources().as_ref()))?;
     let plan = namespaces::Plan::from_spec(spec)?;
     let linux = spec.linux().clone().unwrap_or_default();
     let state = State {
@@ -84,6 +82,7 @@ pub fn create(
         personality: linux.personality().clone(),
         memory_policy: linux.memory_policy().clone(),
         shared_mounts: None,
+        cgroup_parents: Vec::new(),
     };
     let mut container = Container::create_dir(root, state)?;
     let mut progress = Progress::default();
@@ -251,6 +250,9 @@ impl process::create::parent::Host for CreateHost<'_> {
                 .and_then(|l| l.resources().as_ref()),
         )?;
         crate::logging::debug(&format!("stage-1 {stage1} placed in {:?}", cgroup.paths()));
+        // Saved at once, so that delete removes the parents made here whatever happens next.
+        self.container.state.cgroup_parents = cgroup.created_parents();
+        self.container.save()?;
         Ok(())
     }
 
@@ -264,6 +266,15 @@ impl process::create::parent::Host for CreateHost<'_> {
     fn init_forked(&mut self, init: i32) -> Result<(), Error> {
         self.progress.init = Some(init);
         self.progress.stage1 = None;
+        // Stage-1 is reaped: the init is alone in the cgroup, and the pids limit can hold it.
+        if let Some(cgroup) = &self.progress.cgroup {
+            cgroup.apply_pids_limit(
+                self.spec
+                    .linux()
+                    .as_ref()
+                    .and_then(|l| l.resources().as_ref()),
+            )?;
+        }
         let id = &self.container.state.id;
         let stat = crate::state::ProcStat::read(init)
             .ok_or_else(|| process::channel::ChainError::InitGone(id.clone()))?;

@@ -35,6 +35,9 @@ pub(crate) fn destroy(container: &Container) -> Result<(), Error> {
         &container.state.id,
         container.state.systemd_cgroup,
     );
+    if let Ok(cg) = &cgroup {
+        cg.adopt_parents(&container.state.cgroup_parents);
+    }
     let pids = super::container_pids(container);
     if !pids.is_empty() {
         if container.state.status == Status::Paused {

@@ -25,6 +25,8 @@ pub struct Flags {
     pub memory: Option<i64>,
     pub memory_reservation: Option<i64>,
     pub memory_swap: Option<i64>,
+    pub kernel_memory: Option<i64>,
+    pub kernel_memory_tcp: Option<i64>,
     pub pids_limit: Option<i64>,
 }
 
@@ -54,7 +56,7 @@ pub fn resources(
         }
     };
     let f = flags;
-    let fields: [(&str, &str, Option<Value>); 12] = [
+    let fields: [(&str, &str, Option<Value>); 14] = [
         ("blockIO", "weight", f.blkio_weight.map(|v| json!(v))),
         ("cpu", "period", f.cpu_period.map(|v| json!(v))),
         ("cpu", "quota", f.cpu_quota.map(|v| json!(v))),
@@ -70,6 +72,8 @@ pub fn resources(
             f.memory_reservation.map(|v| json!(v)),
         ),
         ("memory", "swap", f.memory_swap.map(|v| json!(v))),
+        ("memory", "kernel", f.kernel_memory.map(|v| json!(v))),
+        ("memory", "kernelTCP", f.kernel_memory_tcp.map(|v| json!(v))),
         ("pids", "limit", f.pids_limit.map(|v| json!(v))),
     ];
     for (section, key, value) in fields {
@@ -81,7 +85,8 @@ pub fn resources(
 }
 
 /// Writes `resources` (without device rules) to the cgroup of container `id`, which must be
-/// created, running or paused.
+/// created, running or paused. As at create, a field the host cannot apply is refused by
+/// name before anything is written (config.md "Valid values").
 pub fn update(root: &Path, id: &str, resources: &LinuxResources) -> Result<(), Error> {
     crate::id::validate(id)?;
     let mut container = Container::load_locked(root, id)?;
@@ -100,9 +105,6 @@ pub fn update(root: &Path, id: &str, resources: &LinuxResources) -> Result<(), E
         id,
         container.state.systemd_cgroup,
     )?;
-    if let Some(warning) = crate::cgroups::ignored_resources(Some(&resources)) {
-        crate::logging::warn(&warning);
-    }
     cgroup.set(&resources)?;
     container.state.resources = Some(lay_over(container.state.resources.as_ref(), &resources)?);
     container.save()?;

@@ -35,8 +35,7 @@ pub fn running_sealed() -> bool {
     if seals >= 0 {
         return seals & SEALS == SEALS;
     }
-    nix::sys::statfs::fstatfs(&exe)
-        .is_ok_and(|fs| fs.filesystem_type().0 == OVERLAYFS_SUPER_MAGIC)
+    nix::sys::statfs::fstatfs(&exe).is_ok_and(|fs| fs.filesystem_type().0 == OVERLAYFS_SUPER_MAGIC)
         && nix::sys::statvfs::fstatvfs(&exe)
             .is_ok_and(|vfs| vfs.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
 }

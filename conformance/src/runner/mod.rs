@@ -81,9 +81,7 @@ pub fn prepare(spec: &str, opts: &Options) -> Result<Subject, Error> {
             (n, p)
         }
     };
-    if !path.is_file() {
-        return Err(Error::NoRuntime(path));
-    }
+    let path = resolve_runtime(&path).ok_or(Error::NoRuntime(path))?;
     let dir = opts.work_dir.join(&name);
     std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
         path: dir.clone(),
@@ -101,7 +99,7 @@ pub fn prepare(spec: &str, opts: &Options) -> Result<Subject, Error> {
     };
     let runtime = Runtime {
         name: name.clone(),
-        path: std::fs::canonicalize(&path).unwrap_or(path.clone()),
+        path,
         timeout: opts.timeout,
         wrap_mountns,
     };
@@ -132,6 +130,26 @@ pub fn prepare(spec: &str, opts: &Options) -> Result<Subject, Error> {
         runtime,
         features,
     })
+}
+
+/// The runtime exactly as named: a bare name is looked up in `PATH`, a relative path is made
+/// absolute against the current directory (runtime calls run in the case's directory), and
+/// symlinks are never resolved, because a runtime may choose its behaviour by the name it is
+/// run as (a multi-call binary, crun installed as `krun`, a wrapper kept as a symlink).
+/// `None` when it names no executable file.
+pub fn resolve_runtime(given: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if given.components().count() == 1 && !given.as_os_str().as_encoded_bytes().contains(&b'/') {
+        let search = std::env::var_os("PATH")?;
+        return std::env::split_paths(&search)
+            .map(|dir| dir.join(given))
+            .find(|p| p.is_absolute() && executable(p));
+    }
+    let absolute = std::path::absolute(given).ok()?;
+    executable(&absolute).then_some(absolute)
 }
 
 /// Progress after each case: (done, total, failed so far, the case's result).
@@ -483,4 +501,39 @@ pub fn probe_self_test(work_dir: &Path) -> Result<(), String> {
                 String::from_utf8_lossy(&out.stderr).trim()
             )
         })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_runtime_is_run_by_the_name_given_symlinks_and_all() {
+        let dir = std::env::temp_dir().join(format!("ocikit-resolve-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let real = dir.join("multi-call");
+        std::fs::write(&real, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let link = dir.join("krun");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_eq!(resolve_runtime(&link), Some(link.clone()));
+        // Relative: made absolute against the current directory, the link still not followed.
+        let cwd = std::env::current_dir().unwrap();
+        let up = "../".repeat(cwd.components().count() - 1);
+        let relative = PathBuf::from(format!(
+            "{up}{}",
+            link.display().to_string().trim_start_matches('/')
+        ));
+        let resolved = resolve_runtime(&relative).unwrap();
+        assert!(resolved.is_absolute());
+        assert_eq!(resolved.file_name(), link.file_name());
+        // A bare name is looked up in PATH.
+        assert!(resolve_runtime(Path::new("sh")).is_some_and(|p| p.is_absolute()));
+        assert_eq!(resolve_runtime(&dir.join("missing")), None);
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(resolve_runtime(&link), None, "not executable");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

@@ -1,6 +1,8 @@
 //! The command line: `run` (judge runtimes), `requirements` (regenerate the catalogue),
-//! `coverage` (which requirements have cases), `list` (the cases).
+//! `coverage` (which requirements have cases), `list` (the cases), `explain` (what a case
+//! checks), `mutants` (the suite's self-test) and its hidden `wrap`.
 
+mod mutants;
 mod requirements;
 mod run;
 
@@ -27,6 +29,14 @@ enum Command {
     Coverage(run::SourceArgs),
     /// List the cases and the requirements they cite.
     List(run::SourceArgs),
+    /// Print what a case will do and check.
+    Explain(mutants::ExplainArgs),
+    /// The suite's self-test: judge the runtime through wrappers that each break one config
+    /// field or operation; every mutant must be caught.
+    Mutants(mutants::MutantsArgs),
+    /// Run a runtime as a mutant (what `mutants` uses as the runtime).
+    #[command(hide = true)]
+    Wrap(mutants::WrapArgs),
 }
 
 /// Runs the command; the exit code is 0, 1 (a gate failed) or 2 (an error, via `Err`).
@@ -36,5 +46,8 @@ pub fn main() -> anyhow::Result<i32> {
         Command::Requirements(args) => requirements::run(args).map(|()| 0),
         Command::Coverage(args) => run::coverage(args).map(|()| 0),
         Command::List(args) => run::list(args).map(|()| 0),
+        Command::Explain(args) => mutants::explain(args),
+        Command::Mutants(args) => mutants::mutants(args),
+        Command::Wrap(args) => mutants::wrap(args),
     }
 }

@@ -22,6 +22,15 @@ pub struct SourceArgs {
     requirements: Option<PathBuf>,
 }
 
+impl SourceArgs {
+    pub fn cases(&self) -> Option<&Path> {
+        self.cases.as_deref()
+    }
+    pub fn requirements(&self) -> Option<&Path> {
+        self.requirements.as_deref()
+    }
+}
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Runtime binary to judge, as PATH or NAME=PATH; repeat to judge several side by side.
@@ -160,6 +169,8 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         oci_version: args.oci_version.clone(),
         wrap_mountns: args.wrap_mountns,
         keep: args.keep,
+        preflight: true,
+        stop_at_first_failure: false,
     };
     let host = runner::host_facts(args.wrap_mountns);
     let tty = std::io::stderr().is_terminal();

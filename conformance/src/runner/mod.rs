@@ -47,6 +47,11 @@ pub struct Options {
     pub wrap_mountns: bool,
     /// Keep each case's directory.
     pub keep: bool,
+    /// Run the base bundle first, and judge nothing else if it fails (off for mutants, which
+    /// break the base bundle on purpose).
+    pub preflight: bool,
+    /// Start no new case once one has failed (the mutants command needs one catch).
+    pub stop_at_first_failure: bool,
 }
 
 /// A runtime ready to be judged.
@@ -165,7 +170,12 @@ pub fn run_suite(
     progress: Progress,
 ) -> RunResult {
     let started = Instant::now();
-    let blocked = preflight(target, catalogue, host, opts);
+    let blocked = if opts.preflight {
+        preflight(target, catalogue, host, opts)
+    } else {
+        None
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);
@@ -176,8 +186,13 @@ pub fn run_suite(
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(case) = cases.get(i) else { break };
-                if interrupted() {
-                    let mut r = not_judged(case, "not run: interrupted");
+                if interrupted() || stop.load(Ordering::SeqCst) {
+                    let why = if interrupted() {
+                        "not run: interrupted"
+                    } else {
+                        "not run: a case failed already"
+                    };
+                    let mut r = not_judged(case, why);
                     r.status = Status::Skip;
                     if let Ok(mut all) = results.lock() {
                         all[i] = Some(r);
@@ -197,6 +212,9 @@ pub fn run_suite(
                 };
                 if matches!(result.status, Status::Fail | Status::Error) {
                     failed.fetch_add(1, Ordering::SeqCst);
+                }
+                if result.status == Status::Fail && opts.stop_at_first_failure {
+                    stop.store(true, Ordering::SeqCst);
                 }
                 let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                 progress(n, cases.len(), failed.load(Ordering::SeqCst), &result);
@@ -329,6 +347,9 @@ struct Run<'a> {
     checks: Vec<Check>,
     calls: usize,
     marks: Marks,
+    /// Shared mount points the runner made on the host for the case (`host_shared`),
+    /// unmounted before the leak check.
+    host_mounts: Vec<PathBuf>,
 }
 
 impl Ctx<'_> {
@@ -461,6 +482,7 @@ impl Ctx<'_> {
             checks: vec![],
             calls: 0,
             marks,
+            host_mounts: vec![],
         })
     }
 }
@@ -476,6 +498,7 @@ pub fn host_facts(wrapped_mountns: bool) -> Host {
         namespaces: observe::namespaces("self"),
         oom_score_adj: observe::own_oom_score_adj(),
         bounding: observe::own_bounding_set(),
+        no_new_privs: observe::own_no_new_privs(),
         wrapped_mountns,
     }
 }

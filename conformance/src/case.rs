@@ -179,6 +179,10 @@ pub struct CaseFile {
     /// group to come from, and `slave` shows a master.
     #[serde(default)]
     pub host_shared: Vec<String>,
+    /// Fields the case sets only to make the condition it judges (an rshared root under a
+    /// mount whose propagation is judged): they are not judged in this case.
+    #[serde(default)]
+    pub setup: Vec<String>,
     /// Short form of a negative case: the operation that must fail (`create`, or `start` when
     /// a runtime may refuse the config at create or at start). Expands to create → that
     /// operation → delete --force.

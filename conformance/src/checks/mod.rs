@@ -84,6 +84,8 @@ pub struct Scope {
     pub all: bool,
     /// Slash paths of everything the fragment sets (`process/user/uid`, `mounts`, ...).
     pub touched: Vec<String>,
+    /// Slash paths set only as setup (a case's `setup`): never judged.
+    pub setup: Vec<String>,
 }
 
 impl Scope {
@@ -106,13 +108,28 @@ impl Scope {
             }
         }
         walk(fragment, String::new(), &mut touched);
-        Scope { all, touched }
+        Scope {
+            all,
+            touched,
+            setup: vec![],
+        }
+    }
+
+    /// The scope of a case: its fragment, less what it sets up.
+    pub fn of_case(case: &crate::case::Case) -> Self {
+        Scope {
+            setup: case.file.setup.clone(),
+            ..Scope::of_fragment(&case.config, case.file.all_checks)
+        }
     }
 
     /// Whether the field at slash path `field` is judged.
     pub fn covers(&self, field: &str) -> bool {
         if field == DEFAULTS {
             return self.all;
+        }
+        if self.setup.iter().any(|s| s == field) {
+            return false;
         }
         self.all
             || self.touched.iter().any(|t| {
@@ -210,7 +227,7 @@ mod tests {
         });
         let all = Scope {
             all: true,
-            touched: vec![],
+            ..Default::default()
         };
         let steps = probe_steps(&config, &all);
         for s in [

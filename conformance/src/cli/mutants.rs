@@ -143,7 +143,7 @@ pub fn explain(args: ExplainArgs) -> anyhow::Result<i32> {
     println!("steps: {}", steps.join(" → "));
     let mut config = conformance::bundle::base_config("<ociVersion>", "<id>", &[]);
     conformance::merge::merge(&mut config, &case.config);
-    let scope = Scope::of_fragment(&case.config, case.file.all_checks);
+    let scope = Scope::of_case(case);
     let mut probe = checks::probe_steps(&config, &scope);
     probe.extend(
         case.file

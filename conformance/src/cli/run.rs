@@ -244,10 +244,14 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         )?;
     }
     if let (Some(p), Some(run)) = (&args.write_baseline, runs.first()) {
-        write(
-            p,
-            &(serde_json::to_string_pretty(&baseline::Baseline::of(run))? + "\n"),
-        )?;
+        let mut made = baseline::Baseline::of(run);
+        if let Some(previous) = std::fs::read_to_string(p)
+            .ok()
+            .and_then(|t| serde_json::from_str::<baseline::Baseline>(&t).ok())
+        {
+            made = made.keep_notes(&previous);
+        }
+        write(p, &(serde_json::to_string_pretty(&made)? + "\n"))?;
         println!("baseline written to {}", p.display());
     }
     if runner::interrupted() {
@@ -266,6 +270,15 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             }
             for c in &new {
                 println!("not in baseline: {} {} {}", c.case, c.now, c.reason);
+            }
+            for (case, note) in &base.notes {
+                if run
+                    .cases
+                    .iter()
+                    .any(|c| &c.case == case && c.status > Status::Pass)
+                {
+                    println!("expected failure: {case}: {note}");
+                }
             }
             for c in &worse {
                 println!(

@@ -7,7 +7,10 @@ impl Run<'_> {
     pub(super) fn probe_args(&self, config_fragment: &Value) -> Vec<String> {
         let mut base = bundle::base_config("x", "x", &[]);
         merge(&mut base, config_fragment);
-        let scope = Scope::of_fragment(config_fragment, self.case.file.all_checks);
+        let scope = Scope {
+            setup: self.case.file.setup.clone(),
+            ..Scope::of_fragment(config_fragment, self.case.file.all_checks)
+        };
         let mut args = checks::probe_steps(&base, &scope);
         match &self.case.file.probe {
             Some(p) => args.extend(p.iter().cloned()),

@@ -63,6 +63,7 @@ impl Run<'_> {
             }
         }
         let all_checks = self.case.file.all_checks;
+        let setup = self.case.file.setup.clone();
         let c = self.container(target);
         let pid = c.pid.unwrap_or_default();
         let proc_cgroup = if pid > 0 {
@@ -89,7 +90,10 @@ impl Run<'_> {
         };
         c.report = Some(report.clone());
         let config = c.config.clone();
-        let scope = Scope::of_fragment(&c.fragment, all_checks);
+        let scope = Scope {
+            setup,
+            ..Scope::of_fragment(&c.fragment, all_checks)
+        };
         let input = checks::Input {
             field: "",
             config: &config,

@@ -270,7 +270,9 @@ macro_rules! without_option {
 /// `rrelatime` (that default, and `strictatime` wins over it when both are given, so nothing
 /// before it can be undone), `iversion`/`noiversion` (tmpfs and bind mounts keep no
 /// i_version), `silent`/`loud` (only the kernel log), `mand`/`nomand` (mandatory locking is
-/// gone from Linux 5.15).
+/// gone from Linux 5.15). `idmap`/`ridmap` are left out until a case judges an idmapped mount
+/// by the owners seen through it (today only their config errors are cases). `rnodev` is not in
+/// the spec's table (v1.3.0 lists `rdev` only; the rdev case sets `rnodev` first).
 pub const MOUNTS: &[Mutant] = without_option!(
     "ro",
     "rw",
@@ -308,7 +310,6 @@ pub const MOUNTS: &[Mutant] = without_option!(
     "rrw",
     "rnosuid",
     "rsuid",
-    "rnodev",
     "rdev",
     "rnoexec",
     "rexec",
@@ -320,8 +321,6 @@ pub const MOUNTS: &[Mutant] = without_option!(
     "rnostrictatime",
     "rnosymfollow",
     "rsymfollow",
-    "idmap",
-    "ridmap",
 );
 
 /// A filter kept but its rules emptied, its architectures or argument conditions or errnoRet

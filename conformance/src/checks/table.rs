@@ -74,12 +74,14 @@ pub const FIELDS: &[Field] = &[
         check: process::cap_bounding,
         mutants: DROP,
     },
+    // No mutant: execve(2) makes the effective set from the permitted and ambient ones
+    // (capabilities(7)), so a runtime that ignores `effective` cannot be seen doing so.
     Field {
         path: "process/capabilities/effective",
         about: "CapEff (ambient added, execve(2))",
         probe: no_probe,
         check: process::cap_effective,
-        mutants: DROP,
+        mutants: &[],
     },
     Field {
         path: "process/capabilities/permitted",
@@ -305,12 +307,14 @@ pub const FIELDS: &[Field] = &[
         check: cgroups::knob,
         mutants: DROP,
     },
+    // No mutant: on a host with one memory node every cgroup's cpuset.mems is "0", so dropping
+    // the field cannot show (the row still judges it, and would catch it on a NUMA host).
     Field {
         path: "linux/resources/cpu/mems",
         about: "cpuset.mems",
         probe: no_probe,
         check: cgroups::knob,
-        mutants: DROP,
+        mutants: &[],
     },
     Field {
         path: "linux/resources/cpu/idle",

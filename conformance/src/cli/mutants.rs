@@ -5,7 +5,6 @@ use anyhow::Context;
 use conformance::checks::{self, Scope};
 use conformance::mutants;
 use conformance::runner::{self, Options};
-use conformance::suite;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -34,7 +33,7 @@ pub struct MutantsArgs {
 }
 
 pub fn mutants(args: MutantsArgs) -> anyhow::Result<i32> {
-    let suite = suite::load(args.source.cases(), args.source.requirements())?;
+    let suite = args.source.load()?;
     let work_dir =
         std::env::temp_dir().join(format!("oci-conformance-mutants-{}", std::process::id()));
     std::fs::create_dir_all(&work_dir)
@@ -68,7 +67,13 @@ pub fn mutants(args: MutantsArgs) -> anyhow::Result<i32> {
         &opts,
         &only,
         &|o| match &o.caught_by {
-            Some(by) if !quiet => println!("caught      {}  by {by}", o.name),
+            Some(by) if !quiet => {
+                println!(
+                    "caught      {}  by {}",
+                    o.name,
+                    by.lines().next().unwrap_or_default()
+                )
+            }
             Some(_) => {}
             None => println!("NOT CAUGHT  {}  ({}; {} cases ran)", o.name, o.about, o.ran),
         },
@@ -112,7 +117,7 @@ pub struct ExplainArgs {
 /// with what the checks expect (the checks run on an empty observation, so each says what it
 /// expects).
 pub fn explain(args: ExplainArgs) -> anyhow::Result<i32> {
-    let suite = suite::load(args.source.cases(), args.source.requirements())?;
+    let suite = args.source.load()?;
     let case = suite
         .cases
         .iter()

@@ -14,20 +14,24 @@ use std::time::Duration;
 /// Where the cases and the catalogue come from (default: what the binary carries).
 #[derive(clap::Args, Clone)]
 pub struct SourceArgs {
-    /// Cases directory (`<area>/<name>.toml`) instead of the embedded cases.
+    /// A directory of your own cases (`<area>/<name>.toml`), added to the embedded ones.
     #[arg(long)]
     cases: Option<PathBuf>,
+    /// A directory of cases that replace the embedded ones.
+    #[arg(long, conflicts_with = "cases")]
+    only_cases: Option<PathBuf>,
     /// Requirements catalogue directory instead of the embedded one.
     #[arg(long)]
     requirements: Option<PathBuf>,
 }
 
 impl SourceArgs {
-    pub fn cases(&self) -> Option<&Path> {
-        self.cases.as_deref()
-    }
-    pub fn requirements(&self) -> Option<&Path> {
-        self.requirements.as_deref()
+    /// The suite these say.
+    pub fn load(&self) -> anyhow::Result<suite::Suite> {
+        Ok(match &self.only_cases {
+            Some(dir) => suite::load_only(dir, self.requirements.as_deref())?,
+            None => suite::load(self.cases.as_deref(), self.requirements.as_deref())?,
+        })
     }
 }
 
@@ -113,10 +117,7 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let suite = suite::load(
-        args.source.cases.as_deref(),
-        args.source.requirements.as_deref(),
-    )?;
+    let suite = args.source.load()?;
     let cases: Vec<Case> = suite
         .cases
         .iter()
@@ -312,7 +313,7 @@ fn fmt(s: Option<Status>) -> String {
 }
 
 pub fn coverage(args: SourceArgs) -> anyhow::Result<()> {
-    let suite = suite::load(args.cases.as_deref(), args.requirements.as_deref())?;
+    let suite = args.load()?;
     let (by_kw, by_level) = report::coverage(&suite.cases, &suite.catalogue);
     println!(
         "{} cases, {} requirements ({} for Linux)",
@@ -341,7 +342,7 @@ pub fn coverage(args: SourceArgs) -> anyhow::Result<()> {
 }
 
 pub fn list(args: SourceArgs) -> anyhow::Result<()> {
-    let suite = suite::load(args.cases.as_deref(), args.requirements.as_deref())?;
+    let suite = args.load()?;
     for c in &suite.cases {
         println!("{:32} {}", c.id, c.file.description);
         for r in &c.file.requirements {

@@ -66,8 +66,17 @@ pub fn render(runs: &[RunResult], catalogue: &Catalogue) -> String {
             "  requirements judged: {}",
             level_summary(r, catalogue)
         );
+        let older = r.skipped_for_version();
+        if older > 0 {
+            let _ = writeln!(
+                out,
+                "  {older} cases skipped for ociVersion {}: they judge newer spec releases; \
+                 judge at the newest with --oci-version {}",
+                r.runtime.oci_version,
+                runtime_spec::VERSION
+            );
+        }
         for c in r.cases.iter().filter(|c| c.status != Status::Pass) {
-            let _ = writeln!(out, "  {} {}: {}", mark(c.status), c.case, c.reason);
             for k in c
                 .checks
                 .iter()

@@ -406,7 +406,8 @@ impl Ctx<'_> {
             };
             if older {
                 return Some(format!(
-                    "the runtime is judged on ociVersion {claimed}; this case needs spec {since}"
+                    "{} {claimed}; this case needs spec {since}",
+                    crate::verdict::SKIPPED_FOR_VERSION
                 ));
             }
         }

@@ -121,9 +121,13 @@ pub struct Expect {
     /// or `absent`.
     #[serde(default)]
     pub stats: BTreeMap<String, String>,
-    /// Outcomes of the probe's action steps (`"syscall:getppid" = "ok"`).
+    /// Outcomes of the probe's action steps (`"open:/dev/x" = "EPERM"`).
     #[serde(default)]
     pub actions: BTreeMap<String, String>,
+    /// Outcomes of the probe's `syscall:` steps by their key (`getppid = "ok:1"`,
+    /// `"i386:getppid" = "EPERM"`); a value ending in `:` matches any return value after it.
+    #[serde(default)]
+    pub syscalls: BTreeMap<String, String>,
     /// Entries that must be in the probe's environment, `KEY=value`.
     #[serde(default)]
     pub env: Vec<String>,

@@ -15,10 +15,12 @@ pub mod logging;
 pub mod namespaces;
 pub mod process;
 pub mod rootfs;
+pub mod sealed_exe;
 pub mod seccomp;
 pub mod signal;
 pub mod spec;
 pub mod state;
+pub mod sysctl;
 pub mod timefmt;
 
 /// The version of the OCI runtime spec this runtime implements (runtime.md "State":

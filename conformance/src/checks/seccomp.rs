@@ -1,29 +1,21 @@
 //! `linux.seccomp` by its effect (config-linux.md "Seccomp"): the probe makes the syscalls the
-//! rules name and reports what the kernel answered, on the native ABI and, when the profile
-//! lists `SCMP_ARCH_X86`, on the i386 one (`int 0x80`, which a filter made for x86_64 alone
-//! does not cover).
+//! rules name (its `syscall:` step) and reports what the kernel answered, on the native ABI
+//! and, when the profile lists `SCMP_ARCH_X86`, on the i386 one (`int 0x80`, which a filter
+//! made for x86_64 alone does not cover).
 //!
 //! For each rule on a syscall the probe can make, a call whose arguments match the rule's
-//! conditions must get the rule's action (ERRNO → its `errnoRet`, default EPERM; TRAP →
-//! SIGSYS), and when the rule has conditions, a call whose arguments do not match must not.
-//! Rules that kill (`SCMP_ACT_KILL*`) are judged by cases that expect the probe to die (its
-//! exit status is 128 + SIGSYS), since a killed probe reports nothing.
+//! conditions must get the rule's errno (`errnoRet`, default EPERM), and when the rule has
+//! conditions, a call whose arguments do not match must not. Rules that kill or trap
+//! (`SCMP_ACT_KILL*`, `SCMP_ACT_TRAP`) are judged by cases that expect the probe to die (exit
+//! status 128 + SIGSYS), since a dead probe reports nothing.
 
 use super::{cite, Input};
 use crate::verdict::{Check, Status};
 use serde_json::Value;
 
-/// The syscalls the probe can make (fixtures/probe act.rs).
-const PROBE_SYSCALLS: [&str; 8] = [
-    "getpgid",
-    "getppid",
-    "getpriority",
-    "personality",
-    "sethostname",
-    "setdomainname",
-    "getcwd",
-    "umask",
-];
+/// The syscalls the probe's `syscall:` step makes (fixtures/probe syscall.rs) whose integer
+/// arguments are harmless to vary.
+const PROBE_SYSCALLS: [&str; 5] = ["getpgid", "getppid", "getpid", "ioprio_get", "umask"];
 
 /// errno names the filters return (errno(3) numbers on Linux).
 fn errno_name(n: i64) -> String {
@@ -46,8 +38,8 @@ fn errno_name(n: i64) -> String {
         .unwrap_or_else(|| format!("E{n}"))
 }
 
-/// The outcome a rule's action gives the caller, `None` for actions that do not filter
-/// (ALLOW, LOG) or that kill (judged elsewhere) or notify (judged with a listener).
+/// The errno a rule's action gives the caller, `None` for actions that do not filter (ALLOW,
+/// LOG), that kill or trap (judged by the probe's death) or notify (judged with a listener).
 fn filtered_outcome(
     action: &str,
     errno_ret: Option<i64>,
@@ -55,7 +47,6 @@ fn filtered_outcome(
 ) -> Option<String> {
     match action {
         "SCMP_ACT_ERRNO" => Some(errno_name(errno_ret.or(default_errno).unwrap_or(1))),
-        "SCMP_ACT_TRAP" => Some("SIGSYS".into()),
         _ => None,
     }
 }
@@ -81,8 +72,9 @@ fn arg_value(cond: &Value, satisfy: bool) -> u64 {
     }
 }
 
-/// A probe call with the rule's conditions satisfied or (one of them) broken.
-fn call(abi: &str, name: &str, conds: &[Value], satisfy: bool) -> String {
+/// A probe call (`syscall:[i386:]NAME[:ARG...]`) with the rule's conditions satisfied or (the
+/// first of them) broken.
+fn call(i386: bool, name: &str, conds: &[Value], satisfy: bool) -> String {
     let mut args = [0u64; 6];
     for (i, c) in conds.iter().enumerate() {
         let idx = c["index"].as_u64().unwrap_or(0) as usize;
@@ -91,19 +83,41 @@ fn call(abi: &str, name: &str, conds: &[Value], satisfy: bool) -> String {
             args[idx] = arg_value(c, satisfy || i > 0);
         }
     }
-    if conds.is_empty() {
-        return format!("{abi}:{name}");
+    let abi = if i386 { "i386:" } else { "" };
+    let top = conds.iter().filter_map(|c| c["index"].as_u64()).max();
+    match top {
+        None => format!("syscall:{abi}{name}"),
+        Some(top) => {
+            let list: Vec<String> = args[..=(top as usize).min(5)]
+                .iter()
+                .map(|a| (*a as i64).to_string())
+                .collect();
+            format!("syscall:{abi}{name}:{}", list.join(":"))
+        }
     }
-    let top = conds
+}
+
+/// The key the probe reports a call under: `[i386:]NAME`, `NAME#2` for the second call of the
+/// same name in one run.
+fn keys_of(steps: &[String]) -> Vec<String> {
+    let mut seen: std::collections::BTreeMap<String, usize> = Default::default();
+    steps
         .iter()
-        .filter_map(|c| c["index"].as_u64())
-        .max()
-        .unwrap_or(0) as usize;
-    let list: Vec<String> = args[..=top.min(5)]
-        .iter()
-        .map(|a| (*a as i64).to_string())
-        .collect();
-    format!("{abi}:{name}:{}", list.join(","))
+        .map(|s| {
+            let rest = s.strip_prefix("syscall:").unwrap_or(s);
+            let key = match rest.strip_prefix("i386:") {
+                Some(r) => format!("i386:{}", r.split(':').next().unwrap_or_default()),
+                None => rest.split(':').next().unwrap_or_default().to_string(),
+            };
+            let n = seen.entry(key.clone()).or_insert(0);
+            *n += 1;
+            if *n == 1 {
+                key
+            } else {
+                format!("{key}#{n}")
+            }
+        })
+        .collect()
 }
 
 /// Every (probe step, expected outcome, whether it must equal or differ) the profile implies.
@@ -133,12 +147,8 @@ fn expectations(config: &Value) -> Vec<(String, String, bool)> {
             if !PROBE_SYSCALLS.contains(&name) {
                 continue;
             }
-            let abis: &[&str] = if i386 {
-                &["syscall", "syscall32"]
-            } else {
-                &["syscall"]
-            };
-            for abi in abis {
+            let abis: &[bool] = if i386 { &[false, true] } else { &[false] };
+            for &abi in abis {
                 out.push((call(abi, name, &conds, true), want.clone(), true));
                 if !conds.is_empty() {
                     out.push((call(abi, name, &conds, false), want.clone(), false));
@@ -182,11 +192,13 @@ pub fn check(input: &Input, out: &mut Vec<Check>) {
         2,
         input.report.seccomp_mode,
     ));
-    for (step, want, equal) in expectations(input.config) {
+    let expected = expectations(input.config);
+    let steps: Vec<String> = expected.iter().map(|(s, _, _)| s.clone()).collect();
+    for ((step, want, equal), key) in expected.into_iter().zip(keys_of(&steps)) {
         let seen = input
             .report
-            .actions
-            .get(&step)
+            .syscalls
+            .get(&key)
             .cloned()
             .unwrap_or_else(|| "(not tried)".into());
         let holds = if equal {
@@ -230,9 +242,15 @@ mod tests {
         let e = expectations(&config);
         let steps: Vec<&str> = e.iter().map(|(s, _, _)| s.as_str()).collect();
         assert!(steps.contains(&"syscall:getppid"), "{steps:?}");
-        assert!(steps.contains(&"syscall32:getppid"), "{steps:?}");
+        assert!(steps.contains(&"syscall:i386:getppid"), "{steps:?}");
         assert!(steps.contains(&"syscall:getpgid:8"), "{steps:?}");
         assert!(steps.contains(&"syscall:getpgid:7"), "{steps:?}");
+        let owned: Vec<String> = steps.iter().map(|s| s.to_string()).collect();
+        let keys = keys_of(&owned);
+        let at = |s: &str| &keys[steps.iter().position(|x| *x == s).unwrap()];
+        assert_eq!(at("syscall:i386:getppid"), "i386:getppid");
+        assert_eq!(at("syscall:getpgid:8"), "getpgid");
+        assert_eq!(at("syscall:getpgid:7"), "getpgid#2");
         assert!(
             !steps.iter().any(|s| s.contains("umask")),
             "kills are not probed"

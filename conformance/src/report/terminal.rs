@@ -77,6 +77,10 @@ pub fn render(runs: &[RunResult], catalogue: &Catalogue) -> String {
             );
         }
         for c in r.cases.iter().filter(|c| c.status != Status::Pass) {
+            if c.reason.starts_with(crate::verdict::SKIPPED_FOR_VERSION) {
+                continue;
+            }
+            let _ = writeln!(out, "  {} {}: {}", mark(c.status), c.case, c.reason);
             for k in c
                 .checks
                 .iter()

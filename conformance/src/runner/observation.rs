@@ -110,6 +110,7 @@ impl Run<'_> {
         let e = &self.case.file.expect;
         let nothing = e.writes.is_empty()
             && e.actions.is_empty()
+            && e.syscalls.is_empty()
             && e.stats.is_empty()
             && e.env.is_empty()
             && e.mounts.is_empty()
@@ -146,6 +147,19 @@ impl Run<'_> {
                 &ids,
                 want,
                 r.actions.get(step),
+            );
+        }
+        for (key, want) in &e.syscalls {
+            let seen = r.syscalls.get(key).map(|v| match want.strip_suffix(':') {
+                Some(prefix) if v.starts_with(want.as_str()) => prefix.to_string() + ":",
+                _ => v.clone(),
+            });
+            out_cmp(
+                &mut self.checks,
+                format!("syscall {key}"),
+                &ids,
+                want,
+                seen.as_ref(),
             );
         }
         for (p, want) in &e.stats {

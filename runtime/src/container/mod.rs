@@ -33,6 +33,8 @@ pub enum Error {
     Hook(#[from] crate::hooks::HookError),
     #[error(transparent)]
     Channel(#[from] crate::process::channel::ChannelError),
+    #[error(transparent)]
+    Chain(#[from] crate::process::channel::ChainError),
     /// runtime.md: an operation in a state that does not allow it changes nothing.
     #[error("cannot {op} container {id}: container is {status}")]
     WrongState {

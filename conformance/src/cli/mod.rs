@@ -2,6 +2,7 @@
 //! `coverage` (which requirements have cases), `list` (the cases), `explain` (what a case
 //! checks), `mutants` (the suite's self-test) and its hidden `wrap`.
 
+mod merge;
 mod mutants;
 mod requirements;
 mod run;
@@ -29,6 +30,8 @@ enum Command {
     Coverage(run::SourceArgs),
     /// List the cases and the requirements they cite.
     List(run::SourceArgs),
+    /// Merge JSON reports from many machines into one runtime × host matrix.
+    Merge(merge::Args),
     /// Print what a case will do and check.
     Explain(mutants::ExplainArgs),
     /// The suite's self-test: judge the runtime through wrappers that each break one config
@@ -47,6 +50,7 @@ pub fn main() -> anyhow::Result<i32> {
         Command::Coverage(args) => run::coverage(args).map(|()| 0),
         Command::List(args) => run::list(args).map(|()| 0),
         Command::Explain(args) => mutants::explain(args),
+        Command::Merge(args) => merge::run(args),
         Command::Mutants(args) => mutants::mutants(args),
         Command::Wrap(args) => mutants::wrap(args),
     }

@@ -19,7 +19,7 @@ use crate::requirements::Catalogue;
 use crate::runner::{self, Options};
 use crate::verdict::Status;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// One way to break a field: `apply` edits a config.json and says whether it changed anything.
 pub struct Mutant {
@@ -436,7 +436,7 @@ fn flag_value<'a>(args: &'a [String], names: &[&str]) -> Option<&'a str> {
             if a == n {
                 args.get(i + 1).map(String::as_str)
             } else {
-                a.strip_prefix(&format!("{n}=")).map(|v| v)
+                a.strip_prefix(&format!("{n}="))
             }
         })
     })
@@ -523,7 +523,7 @@ fn merged(case: &Case) -> Vec<Value> {
 }
 
 /// Every mutant the cases can judge: `(name, about, cases to run in order)`.
-pub fn plan<'a>(cases: &'a [Case]) -> Vec<(String, String, Vec<&'a Case>)> {
+pub fn plan(cases: &[Case]) -> Vec<(String, String, Vec<&Case>)> {
     let mut out = Vec::new();
     for f in table::FIELDS {
         for m in f.mutants {
@@ -634,7 +634,7 @@ pub fn run(
     Ok(outcomes)
 }
 
-fn write_wrapper(script: &Path, exe: &Path, mutant: &str, real: &PathBuf) -> std::io::Result<()> {
+fn write_wrapper(script: &Path, exe: &Path, mutant: &str, real: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let quote = |s: &str| format!("'{}'", s.replace('\'', "'\\''"));
     let text = format!(

@@ -111,11 +111,28 @@ fn every_mutation_the_issue_lists_is_caught_on_ocirun() {
     )
     .unwrap();
     let _ = std::fs::remove_dir_all(&work);
+    let baseline =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("baseline.json"))
+            .unwrap();
+    let baseline: serde_json::Value = serde_json::from_str(&baseline).unwrap();
     for name in LISTED {
         let o = outcomes
             .iter()
             .find(|o| o.name == *name)
             .unwrap_or_else(|| panic!("{name}: no case changes under it"));
+        if !o.judged {
+            // Every case about it fails on ocirun today: each must be a known ocirun bug, an
+            // expected failure with a note in the baseline, until it is fixed.
+            let cases = o.about.rsplit(": ").next().unwrap_or_default();
+            for case in cases.split(", ") {
+                assert!(
+                    baseline["notes"][case].is_string(),
+                    "{name}: {case} fails on ocirun without a note in baseline.json"
+                );
+            }
+            eprintln!("{name}: not judged on ocirun ({})", o.about);
+            continue;
+        }
         assert!(
             o.caught_by.is_some(),
             "{name} not caught ({} cases ran)",

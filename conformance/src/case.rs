@@ -34,6 +34,9 @@ pub enum Op {
     /// A file in the case's directory (written by hooks through `{dir}`) must hold `content`
     /// at this point (absent reads as empty).
     File,
+    /// `features` (features.md): its output validated against the spec's schema, its versions
+    /// ordered, nothing the spec does not define.
+    Features,
 }
 
 impl Op {
@@ -48,6 +51,7 @@ impl Op {
             Op::Observe => "observe",
             Op::Edit => "edit",
             Op::File => "file",
+            Op::Features => "features",
         }
     }
 }
@@ -117,6 +121,13 @@ pub struct Expect {
     /// or `absent`.
     #[serde(default)]
     pub stats: BTreeMap<String, String>,
+    /// Outcomes of the probe's action steps (`"open:/dev/x" = "EPERM"`).
+    #[serde(default)]
+    pub actions: BTreeMap<String, String>,
+    /// Outcomes of the probe's `syscall:` steps by their key (`getppid = "ok:1"`,
+    /// `"i386:getppid" = "EPERM"`); a value ending in `:` matches any return value after it.
+    #[serde(default)]
+    pub syscalls: BTreeMap<String, String>,
     /// Entries that must be in the probe's environment, `KEY=value`.
     #[serde(default)]
     pub env: Vec<String>,
@@ -152,8 +163,8 @@ pub struct CaseFile {
     pub since: Option<String>,
     /// The probe's arguments after its path (default `report pause`).
     pub probe: Option<Vec<String>>,
-    /// Merged onto the base config (objects merge, everything else replaces; `"-"` removes a
-    /// key, see `merge`).
+    /// Merged onto the base config (objects merge, everything else replaces; `"<remove>"`
+    /// removes a key, a key ending in `+` appends to the base's array, see `merge`).
     #[serde(default)]
     pub config: Option<toml::Table>,
     /// Lifecycle steps; default create, start, observe, kill KILL, wait, delete.
@@ -167,6 +178,19 @@ pub struct CaseFile {
     /// case does; others stay focused so one broken field fails one case).
     #[serde(default)]
     pub all_checks: bool,
+    /// Paths relative to the case's directory that the runner makes shared mount points on
+    /// the host before create (`bundle/rootfs`): so that propagation from the host has a peer
+    /// group to come from, and `slave` shows a master.
+    #[serde(default)]
+    pub host_shared: Vec<String>,
+    /// Fields the case sets only to make the condition it judges (an rshared root under a
+    /// mount whose propagation is judged): they are not judged in this case.
+    #[serde(default)]
+    pub setup: Vec<String>,
+    /// Short form of a negative case: the operation that must fail (`create`, or `start` when
+    /// a runtime may refuse the config at create or at start). Expands to create → that
+    /// operation → delete --force.
+    pub fails: Option<String>,
 }
 
 /// A loaded case: its file, its id (`<area>/<name>`), its content.
@@ -240,6 +264,33 @@ pub fn default_steps() -> Vec<Step> {
     ]
 }
 
+/// The steps of `fails = "create"` (create must fail) and `fails = "start"` (create may refuse
+/// the config up front, else start must fail), each followed by a forced delete.
+pub fn failing_steps(op: &str) -> Option<Vec<Step>> {
+    let step = |op, expect, force| Step {
+        op,
+        expect,
+        id: Target::Case,
+        status: None,
+        signal: None,
+        force,
+        exit_code: None,
+        requirements: vec![],
+        path: None,
+        content: None,
+    };
+    let mut steps = match op {
+        "create" => vec![step(Op::Create, Outcome::Error, false)],
+        "start" => vec![
+            step(Op::Create, Outcome::Any, false),
+            step(Op::Start, Outcome::Error, false),
+        ],
+        _ => return None,
+    };
+    steps.push(step(Op::Delete, Outcome::Any, true));
+    Some(steps)
+}
+
 /// Parses a case file's text; `id` is `<area>/<file stem>`.
 pub fn parse(path: &Path, id: &str, text: &str) -> Result<Case, Error> {
     let file: CaseFile = toml::from_str(text).map_err(|e| Error::Parse {
@@ -281,10 +332,19 @@ pub fn parse(path: &Path, id: &str, text: &str) -> Result<Case, Error> {
         Some(_) => Some(to_json(&file.second)?),
         None => None,
     };
-    let steps = if file.steps.is_empty() {
-        default_steps()
-    } else {
-        file.steps.clone()
+    let steps = match (&file.fails, file.steps.is_empty()) {
+        (Some(_), false) => {
+            return Err(invalid(
+                "fails and [[step]] are two ways to say the steps: use one".into(),
+            ))
+        }
+        (Some(op), true) => failing_steps(op).ok_or_else(|| {
+            invalid(format!(
+                "fails: {op:?} is not an operation a config can make fail (create, start)"
+            ))
+        })?,
+        (None, true) => default_steps(),
+        (None, false) => file.steps.clone(),
     };
     for (i, s) in steps.iter().enumerate() {
         if s.op == Op::State && s.expect == Outcome::Ok && s.status.is_none() {

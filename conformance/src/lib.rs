@@ -13,6 +13,7 @@ pub mod console;
 pub mod embedded;
 pub mod leaks;
 pub mod merge;
+pub mod mutants;
 pub mod observe;
 pub mod report;
 pub mod requirements;

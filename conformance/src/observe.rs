@@ -209,6 +209,15 @@ pub fn own_bounding_set() -> u64 {
         .unwrap_or(u64::MAX)
 }
 
+/// Whether the runner itself runs with no_new_privs (then a container of a runtime that
+/// ignores `noNewPrivileges` would have it too).
+pub fn own_no_new_privs() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("NoNewPrivs:") && l.trim_end().ends_with('1'))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

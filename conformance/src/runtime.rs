@@ -168,7 +168,10 @@ fn kill_group(pid: u32) {
     }
 }
 
-/// Before exec: a private mount namespace where the unified hierarchy lists no controllers.
+/// Before exec: a mount namespace of its own where the unified hierarchy lists no controllers.
+/// It is a slave of the runner's (not private), so that what the runner mounts on the host
+/// still propagates into containers, as it would without the wrapper, while the bind over
+/// `cgroup.controllers` does not reach the host.
 fn wrap_in_private_mountns(cmd: &mut Command, empty: &Path) {
     let controllers = Path::new("/sys/fs/cgroup/unified/cgroup.controllers");
     let target = controllers
@@ -188,7 +191,7 @@ fn wrap_in_private_mountns(cmd: &mut Command, empty: &Path) {
                 std::ptr::null(),
                 root.as_ptr(),
                 std::ptr::null(),
-                libc::MS_REC | libc::MS_PRIVATE,
+                libc::MS_REC | libc::MS_SLAVE,
                 std::ptr::null(),
             ) != 0
             {

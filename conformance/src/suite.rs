@@ -1,5 +1,5 @@
-//! The suite as loaded: the catalogue and the cases, from what the binary carries or from
-//! directories given on the command line (a user adds a case by adding a file).
+//! The suite as loaded: the catalogue and the cases, from what the binary carries and from
+//! directories given on the command line (a runtime author adds a case by adding a file).
 
 use crate::case::{self, Case};
 use crate::embedded;
@@ -45,15 +45,37 @@ pub struct Suite {
     pub cases: Vec<Case>,
 }
 
-/// Loads the suite; directories given replace what the binary carries.
-pub fn load(cases: Option<&Path>, requirements: Option<&Path>) -> Result<Suite, Error> {
+/// Loads the suite: the embedded cases plus those of `extra` (a runtime author's own cases,
+/// which must not reuse an embedded case's id), against the embedded catalogue or the one in
+/// `requirements`.
+pub fn load(extra: Option<&Path>, requirements: Option<&Path>) -> Result<Suite, Error> {
+    let mut sources = embedded_case_sources();
+    if let Some(dir) = extra {
+        for (path, id, text) in case::read_dir(dir)? {
+            if sources.iter().any(|(_, known, _)| *known == id) {
+                return Err(Error::Case(case::Error::Invalid {
+                    path,
+                    message: format!("case id {id:?} is one of the embedded cases: use another name (or --only-cases to replace them all)"),
+                }));
+            }
+            sources.push((path, id, text));
+        }
+    }
+    load_sources(sources, requirements)
+}
+
+/// Loads only the cases of `dir`, none of the embedded ones.
+pub fn load_only(dir: &Path, requirements: Option<&Path>) -> Result<Suite, Error> {
+    load_sources(case::read_dir(dir)?, requirements)
+}
+
+fn load_sources(
+    sources: Vec<(PathBuf, String, String)>,
+    requirements: Option<&Path>,
+) -> Result<Suite, Error> {
     let catalogue = match requirements {
         Some(dir) => Catalogue::load_dir(dir)?,
         None => embedded_catalogue()?,
-    };
-    let sources = match cases {
-        Some(dir) => case::read_dir(dir)?,
-        None => embedded_case_sources(),
     };
     let cases = case::load_all(&sources, &catalogue)?;
     Ok(Suite { catalogue, cases })

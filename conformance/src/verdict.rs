@@ -171,8 +171,19 @@ pub struct RunResult {
     pub millis: u64,
 }
 
+/// How a case skipped for the judged ociVersion says so (see the runner's `unmet_need`).
+pub const SKIPPED_FOR_VERSION: &str = "the runtime is judged on ociVersion";
+
 impl RunResult {
     pub fn count(&self, status: Status) -> usize {
         self.cases.iter().filter(|c| c.status == status).count()
+    }
+
+    /// Cases skipped because they judge a newer spec release than the runtime was judged on.
+    pub fn skipped_for_version(&self) -> usize {
+        self.cases
+            .iter()
+            .filter(|c| c.status == Status::Skip && c.reason.starts_with(SKIPPED_FOR_VERSION))
+            .count()
     }
 }

@@ -44,6 +44,8 @@ fn opts(name: &str, timeout: u64) -> Options {
         // applied to every runtime alike.
         wrap_mountns: true,
         keep: false,
+        preflight: true,
+        stop_at_first_failure: false,
     }
 }
 

@@ -2,9 +2,11 @@
 //!
 //! 1. `cargo fmt --all -- --check`
 //! 2. `cargo clippy --workspace --all-targets -- -D warnings`
-//! 3. the static probe build (as `cargo xtask fixtures`)
+//! 3. the static probe build (as `cargo xtask fixtures`) and ocirun's release build
 //! 4. `cargo test --workspace` (with `OCIKIT_PROBE` set to the probe of step 3)
 //! 5. `cargo xtask conformance --baseline conformance/baseline.json`, only when that file exists
+//! 6. `cargo xtask conformance mutants`: the suite's self-test on ocirun, which fails unless
+//!    every mutant is caught
 //!
 //! Each step can be skipped with its `--no-*` flag. Output of the tools goes straight to the
 //! terminal (cargo's test summary lines included); a step header and a final summary with
@@ -33,6 +35,9 @@ pub struct Args {
     /// Skip the conformance gate.
     #[arg(long)]
     no_conformance: bool,
+    /// Skip the conformance suite's self-test (mutants).
+    #[arg(long)]
+    no_mutants: bool,
 }
 
 /// The conformance gate's baseline; the gate runs only when it exists.
@@ -64,7 +69,9 @@ pub fn run(args: Args) -> Result<()> {
             let path = build_probe()?;
             println!("probe: {}", path.display());
             probe = Some(path);
-            Ok(())
+            // ocirun in release, once: conformance/tests/mutants.rs wraps it, and the
+            // conformance gate judges the same binary.
+            check(cargo().args(["build", "--release", "-p", "ocirun"]))
         })?;
     }
     if !args.no_tests {
@@ -73,6 +80,10 @@ pub fn run(args: Args) -> Result<()> {
             cmd.args(["test", "--workspace"]);
             if let Some(path) = &probe {
                 cmd.env("OCIKIT_PROBE", path);
+                let target = std::env::var_os("CARGO_TARGET_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| workspace_root().join("target"));
+                cmd.env("OCIKIT_OCIRUN", target.join("release").join("ocirun"));
             }
             check(&mut cmd)
         })?;
@@ -92,6 +103,16 @@ pub fn run(args: Args) -> Result<()> {
         })?;
     } else {
         println!("==> conformance: skipped, {BASELINE} does not exist yet");
+    }
+    if !args.no_mutants {
+        step(&mut done, "mutants", || {
+            let exe = std::env::current_exe().context("cannot find the xtask binary")?;
+            check(Command::new(exe).current_dir(workspace_root()).args([
+                "conformance",
+                "mutants",
+                "-q",
+            ]))
+        })?;
     }
 
     println!("==> ci passed:");

@@ -1,6 +1,7 @@
 //! `cargo xtask conformance [ARGS...]`: builds and runs `oci-conformance run ARGS...` (the suite
-//! is not linked into xtask, which stays cheap to compile). Without `--runtime` it judges
-//! ocirun, built on the spot.
+//! is not linked into xtask, which stays cheap to compile); `cargo xtask conformance mutants
+//! [ARGS...]` runs the suite's self-test, `oci-conformance mutants ARGS...`. Without
+//! `--runtime` either judges ocirun, built on the spot.
 
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
@@ -41,6 +42,12 @@ fn status(cmd: &mut Command, what: &str) -> anyhow::Result<i32> {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let mut forwarded = args.args;
+    let command = if forwarded.first().is_some_and(|a| a == "mutants") {
+        forwarded.remove(0);
+        "mutants"
+    } else {
+        "run"
+    };
     let has_runtime = forwarded
         .iter()
         .any(|a| a == "--runtime" || a.starts_with("--runtime="));
@@ -68,7 +75,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "--manifest-path",
             ])
             .arg(workspace_root().join("Cargo.toml"))
-            .args(["--", "run"])
+            .args(["--", command])
             .args(&forwarded),
         "run the conformance suite",
     )?;

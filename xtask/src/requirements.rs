@@ -1,6 +1,7 @@
 //! `cargo xtask requirements`: regenerates `conformance/requirements/` from the spec text
-//! (a new spec release is this one command). Hand-edited summaries are kept; retired ids are
-//! listed so the cases citing them get reviewed.
+//! vendored in `fixtures/runtime-spec/` (a new spec release is: replace those files, run this
+//! one command). Hand-edited summaries are kept; retired ids are listed so the cases citing
+//! them get reviewed.
 
 use crate::conformance::workspace_root;
 use anyhow::{bail, Context};
@@ -9,7 +10,7 @@ use std::process::Command;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The OCI runtime spec checkout (default: `<workspace>/../shared/oci-runtime-spec`).
+    /// An OCI runtime spec checkout (default: the vendored `<workspace>/fixtures/runtime-spec`).
     #[arg(long)]
     spec: Option<PathBuf>,
 }
@@ -18,7 +19,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let root = workspace_root();
     let spec = args
         .spec
-        .unwrap_or_else(|| root.join("..").join("shared").join("oci-runtime-spec"));
+        .unwrap_or_else(|| root.join("fixtures").join("runtime-spec"));
     if !spec.join("runtime.md").is_file() {
         bail!(
             "{}: not an OCI runtime spec checkout (no runtime.md); pass --spec",

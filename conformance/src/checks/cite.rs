@@ -93,6 +93,7 @@ pub const CGROUPS_ABSOLUTE: Cite = (
     "config-linux/cgroups-path/",
     "In the case of an absolute path",
 );
+pub const CGROUPS_RELATIVE: Cite = ("config-linux/cgroups-path/", "MUST consistently attach");
 
 /// Resolves citations against a catalogue.
 #[derive(Debug, Clone, Copy)]
@@ -173,6 +174,7 @@ mod tests {
         OOM_UNSET,
         CAPS_UNGRANTABLE,
         CGROUPS_ABSOLUTE,
+        CGROUPS_RELATIVE,
     ];
 
     #[test]

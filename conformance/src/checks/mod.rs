@@ -1,19 +1,51 @@
 //! Generic checks: every config field a case sets, held against what was observed — the probe's
-//! report from inside, `/proc/<pid>` from outside. A case never repeats what its config already
-//! says; these derive the expectation from the merged config.
+//! report from inside, `/proc/<pid>` and cgroupfs from outside. A case never repeats what its
+//! config already says; these derive the expectation from the merged config.
+//!
+//! Each field is one row of [`table::FIELDS`]: the field's path, what the probe must do to
+//! observe it, the check, and the mutants that break it (`oci-conformance mutants`). Adding a
+//! field is adding a row; the runner, `explain` and `mutants` all read the same table.
 
+pub mod cgroups;
 pub mod cite;
+mod devices;
 mod mounts;
 mod namespaces;
 mod process;
+mod seccomp;
 pub mod state;
+mod sysctl;
+pub mod table;
 
+use crate::mutants::Mutant;
 use crate::verdict::Check;
 use ocikit_probe::Report;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub use cite::Refs;
+
+/// One config field: where it is, how it is observed, how it is judged, how it is broken.
+pub struct Field {
+    /// Slash path in config.json (`process/user/uid`), matched against a case's fragment;
+    /// [`DEFAULTS`] for what the runtime must supply unasked (judged by the base case).
+    pub path: &'static str,
+    /// One line for `explain`: what the check looks at.
+    pub about: &'static str,
+    /// Probe steps that observe the field (run before `report`), from the merged config.
+    pub probe: fn(&Value, &mut Vec<String>),
+    /// The check: the merged config against the observations.
+    pub check: fn(&Input, &mut Vec<Check>),
+    /// Ways a runtime can get the field wrong; each must make some case fail.
+    pub mutants: &'static [Mutant],
+}
+
+/// The pseudo-path of what every container gets whatever its config says (default devices,
+/// `/dev` symlinks): judged when a case judges everything (the base case).
+pub const DEFAULTS: &str = "(defaults)";
+
+/// For rows whose observation is in every report already.
+pub fn no_probe(_: &Value, _: &mut Vec<String>) {}
 
 /// Facts of the host the checks compare against.
 #[derive(Debug, Clone, Default)]
@@ -23,6 +55,9 @@ pub struct Host {
     pub oom_score_adj: Option<i32>,
     /// The runner's bounding set: no runtime can grant more.
     pub bounding: u64,
+    /// The runner's own no_new_privs (a container of a runtime that ignores the field inherits
+    /// it).
+    pub no_new_privs: bool,
     /// Runtime calls run in a private mount namespace (`--wrap-mountns`): the runtime's mount
     /// namespace is not the runner's.
     pub wrapped_mountns: bool,
@@ -34,6 +69,12 @@ pub struct Outside {
     pub pid: i32,
     pub namespaces: BTreeMap<String, u64>,
     pub cgroup: Vec<String>,
+    /// The container's own cgroup files, read from the host's cgroupfs: `controller/file` (v1,
+    /// e.g. `memory/memory.limit_in_bytes`) or `unified/file` (v2) → content.
+    pub cgroup_files: BTreeMap<String, String>,
+    /// Mount points the runner sees after the probe reported (propagation out of the
+    /// container), relative to the case's directory.
+    pub host_mounts: Vec<String>,
 }
 
 /// Which config fields a case's checks judge: all of them (the base case), or only those the
@@ -43,6 +84,8 @@ pub struct Scope {
     pub all: bool,
     /// Slash paths of everything the fragment sets (`process/user/uid`, `mounts`, ...).
     pub touched: Vec<String>,
+    /// Slash paths set only as setup (a case's `setup`): never judged.
+    pub setup: Vec<String>,
 }
 
 impl Scope {
@@ -65,11 +108,29 @@ impl Scope {
             }
         }
         walk(fragment, String::new(), &mut touched);
-        Scope { all, touched }
+        Scope {
+            all,
+            touched,
+            setup: vec![],
+        }
+    }
+
+    /// The scope of a case: its fragment, less what it sets up.
+    pub fn of_case(case: &crate::case::Case) -> Self {
+        Scope {
+            setup: case.file.setup.clone(),
+            ..Scope::of_fragment(&case.config, case.file.all_checks)
+        }
     }
 
     /// Whether the field at slash path `field` is judged.
     pub fn covers(&self, field: &str) -> bool {
+        if field == DEFAULTS {
+            return self.all;
+        }
+        if self.setup.iter().any(|s| s == field) {
+            return false;
+        }
         self.all
             || self.touched.iter().any(|t| {
                 t == field
@@ -80,8 +141,11 @@ impl Scope {
 }
 
 /// Everything a check may look at.
+#[derive(Clone, Copy)]
 pub struct Input<'a> {
-    pub scope: &'a Scope,
+    /// The path of the row being judged (rows that share a check, like the cgroup knobs, tell
+    /// their field by it).
+    pub field: &'static str,
     pub config: &'a Value,
     pub report: &'a Report,
     pub outside: &'a Outside,
@@ -89,72 +153,38 @@ pub struct Input<'a> {
     pub refs: Refs<'a>,
 }
 
-/// Probe steps the checks need, derived from the config (they run before `report`).
-pub fn probe_steps(config: &Value) -> Vec<String> {
+/// The rows a scope judges.
+pub fn fields_in(scope: &Scope) -> impl Iterator<Item = &'static Field> + '_ {
+    table::FIELDS.iter().filter(|f| scope.covers(f.path))
+}
+
+/// Probe steps the judged fields need (they run before `report`), each once, in table order.
+pub fn probe_steps(config: &Value, scope: &Scope) -> Vec<String> {
     let mut steps = Vec::new();
-    if config["root"]["readonly"].as_bool() == Some(true) {
-        steps.push("write:/.ocikit-readonly-root".to_string());
+    for f in fields_in(scope) {
+        (f.probe)(config, &mut steps);
     }
-    for d in config["linux"]["devices"].as_array().into_iter().flatten() {
-        if let Some(p) = d["path"].as_str() {
-            steps.push(format!("stat:{p}"));
-        }
-    }
-    for p in config["linux"]["maskedPaths"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        if let Some(p) = p.as_str() {
-            steps.push(format!("stat:{p}"));
-        }
-    }
-    if let Some(sysctl) = config["linux"]["sysctl"].as_object() {
-        for k in sysctl.keys() {
-            steps.push(format!("sysctl:{k}"));
-        }
-    }
+    let mut seen = std::collections::BTreeSet::new();
+    steps.retain(|s| seen.insert(s.clone()));
     steps
 }
 
-/// Runs every generic check that applies to the config.
-pub fn run(input: &Input) -> Vec<Check> {
+/// Runs the check of every field the scope judges.
+pub fn run(input: &Input, scope: &Scope) -> Vec<Check> {
     let mut out = Vec::new();
-    process::check(input, &mut out);
-    namespaces::check(input, &mut out);
-    mounts::check(input, &mut out);
-    sysctl(input, &mut out);
-    if input.config["linux"]["seccomp"].is_object() && input.scope.covers("linux/seccomp") {
-        out.push(Check::compare(
-            "linux.seccomp: a filter is installed (Seccomp: 2)",
-            input.refs.ids(cite::CREATE_APPLY),
-            2,
-            input.report.seccomp_mode,
-        ));
+    for f in fields_in(scope) {
+        let row = Input {
+            field: f.path,
+            ..*input
+        };
+        (f.check)(&row, &mut out);
     }
     out
 }
 
-fn sysctl(input: &Input, out: &mut Vec<Check>) {
-    let Some(sysctl) = input.config["linux"]["sysctl"].as_object() else {
-        return;
-    };
-    if !input.scope.covers("linux/sysctl") {
-        return;
-    }
-    for (k, v) in sysctl {
-        out.push(Check::compare(
-            format!("linux.sysctl {k}"),
-            input.refs.ids(cite::CREATE_APPLY),
-            v.as_str().unwrap_or_default(),
-            input
-                .report
-                .sysctls
-                .get(k)
-                .map(String::as_str)
-                .unwrap_or("(absent)"),
-        ));
-    }
+/// The value at a slash path of the config (`linux/sysctl`), `Null` when absent.
+pub fn at<'a>(config: &'a Value, path: &str) -> &'a Value {
+    path.split('/').fold(config, |v, k| &v[k])
 }
 
 #[cfg(test)]
@@ -172,17 +202,21 @@ mod tests {
         });
         let scope = Scope::of_fragment(&fragment, false);
         assert!(scope.covers("process/user"));
+        assert!(scope.covers("process/user/uid"));
         assert!(scope.covers("process"));
+        assert!(!scope.covers("process/user/gid"));
         assert!(!scope.covers("process/env"));
         assert!(scope.covers("mounts"), "a `+` key covers its field");
         assert!(scope.covers("linux/namespaces"));
         assert!(!scope.covers("linux/cgroupsPath"));
         assert!(!scope.covers("hostname"));
-        assert!(Scope::of_fragment(&json!({}), true).covers("hostname"));
+        assert!(!scope.covers(DEFAULTS));
+        let all = Scope::of_fragment(&json!({}), true);
+        assert!(all.covers("hostname") && all.covers(DEFAULTS));
     }
 
     #[test]
-    fn probe_steps_are_derived_from_the_config() {
+    fn probe_steps_are_derived_from_the_judged_fields() {
         let config = json!({
             "root": {"readonly": true},
             "linux": {
@@ -191,15 +225,37 @@ mod tests {
                 "sysctl": {"net.ipv4.ip_forward": "1"}
             }
         });
+        let all = Scope {
+            all: true,
+            ..Default::default()
+        };
+        let steps = probe_steps(&config, &all);
+        for s in [
+            "write:/.ocikit-readonly-root",
+            "stat:/dev/x",
+            "stat:/proc/kcore",
+            "sysctl:net.ipv4.ip_forward",
+        ] {
+            assert!(steps.iter().any(|x| x == s), "{s} in {steps:?}");
+        }
+        // Only the fields a case judges make the probe look.
+        let sysctl_only = Scope::of_fragment(&json!({"linux": {"sysctl": {"a": "1"}}}), false);
         assert_eq!(
-            probe_steps(&config),
-            vec![
-                "write:/.ocikit-readonly-root",
-                "stat:/dev/x",
-                "stat:/proc/kcore",
-                "sysctl:net.ipv4.ip_forward"
-            ]
+            probe_steps(&config, &sysctl_only),
+            vec!["sysctl:net.ipv4.ip_forward"]
         );
+    }
+
+    #[test]
+    fn every_row_has_a_unique_path_and_unique_mutant_names() {
+        let mut paths = std::collections::BTreeSet::new();
+        for f in table::FIELDS {
+            assert!(paths.insert(f.path), "{} twice", f.path);
+            let mut names = std::collections::BTreeSet::new();
+            for m in f.mutants {
+                assert!(names.insert(m.name), "{}:{} twice", f.path, m.name);
+            }
+        }
     }
 }
 
@@ -207,6 +263,7 @@ mod tests {
 #[allow(clippy::unwrap_used)]
 pub(crate) mod testing {
     //! A report and config to unit-test checks without a container.
+    use super::*;
     use ocikit_probe::{CapSets, Report, REPORT_VERSION};
 
     pub fn report() -> Report {
@@ -217,33 +274,40 @@ pub(crate) mod testing {
             cwd: "/".into(),
             pid: 1,
             ppid: 0,
-            uid: 0,
-            euid: 0,
-            suid: 0,
-            gid: 0,
-            egid: 0,
-            sgid: 0,
-            groups: vec![],
             umask: 0o022,
             hostname: "ocikit".into(),
             domainname: "(none)".into(),
-            namespaces: Default::default(),
-            uid_map: vec![],
-            gid_map: vec![],
-            mounts: vec![],
             capabilities: CapSets::default(),
             no_new_privs: true,
-            seccomp_mode: 0,
-            rlimits: Default::default(),
-            oom_score_adj: 0,
-            cgroup: vec![],
-            stdio_tty: [false; 3],
-            extra_fds: vec![],
-            dev: Default::default(),
-            stats: Default::default(),
-            sysctls: Default::default(),
-            writes: Default::default(),
             ..Default::default()
         }
+    }
+
+    /// Runs every row whose path starts with `prefix` over `config` and `report`.
+    pub fn checks(
+        prefix: &str,
+        config: &Value,
+        report: &Report,
+        outside: &Outside,
+        host: &Host,
+    ) -> Vec<Check> {
+        let cat = crate::requirements::Catalogue::default();
+        let input = Input {
+            field: "",
+            config,
+            report,
+            outside,
+            host,
+            refs: Refs { catalogue: &cat },
+        };
+        let mut out = vec![];
+        for f in table::FIELDS.iter().filter(|f| f.path.starts_with(prefix)) {
+            let row = Input {
+                field: f.path,
+                ..input
+            };
+            (f.check)(&row, &mut out);
+        }
+        out
     }
 }

@@ -1,12 +1,11 @@
 //! The container's filesystem: `root.readonly`, `mounts` and their options, masked and
-//! read-only paths, devices, default devices and `/dev` symlinks, and the cgroup placement
-//! (config.md "Root", "Mounts", "Linux mount options"; config-linux.md "Devices", "Default
-//! Devices", "Masked Paths", "Readonly Paths", "Cgroups Path"; runtime-linux.md "Dev symbolic
-//! links").
+//! read-only paths, the rootfs propagation (config.md "Root", "Mounts", "Linux mount options";
+//! config-linux.md "Masked Paths", "Readonly Paths", "Rootfs Mount Propagation").
 
 use super::{cite, Input};
 use crate::verdict::{Check, Status};
 use ocikit_probe::MountInfo;
+use serde_json::Value;
 
 /// `tmp2` → `/tmp2` (relative destinations are relative to `/`, config.md "Mounts"),
 /// trailing slashes and doubled slashes dropped.
@@ -19,7 +18,7 @@ pub fn normalize_destination(dest: &str) -> String {
 }
 
 /// The topmost mount at `point` as the process sees it.
-fn mount_at<'a>(mounts: &'a [MountInfo], point: &str) -> Option<&'a MountInfo> {
+pub fn mount_at<'a>(mounts: &'a [MountInfo], point: &str) -> Option<&'a MountInfo> {
     mounts.iter().rev().find(|m| m.mount_point == point)
 }
 
@@ -47,6 +46,7 @@ fn option_holds(m: &MountInfo, opt: &str) -> Option<bool> {
         "diratime" => !has("nodiratime"),
         "symfollow" => !has("nosymfollow"),
         "strictatime" => !has("noatime") && !has("relatime"),
+        "nostrictatime" => has("noatime") || has("relatime"),
         // Superblock flags (proc(5) mountinfo field 11).
         "sync" | "dirsync" | "lazytime" => sb(plain),
         "async" => !sb("sync"),
@@ -61,19 +61,75 @@ fn option_holds(m: &MountInfo, opt: &str) -> Option<bool> {
     })
 }
 
-pub fn check(input: &Input, out: &mut Vec<Check>) {
+/// Options that set the same thing: only the last of a group is in effect (mount(8) reads them
+/// in order, so `["noexec", "exec"]` leaves exec).
+fn group_of(opt: &str) -> String {
+    let (recursive, plain) = match opt.strip_prefix('r') {
+        Some(p)
+            if !matches!(opt, "ro" | "rw" | "relatime" | "rbind" | "remount")
+                && !matches!(p, "" | "o" | "w") =>
+        {
+            (true, p)
+        }
+        _ => (false, opt),
+    };
+    let g = match plain {
+        "ro" | "rw" | "o" | "w" => "ro",
+        "atime" | "noatime" | "relatime" | "norelatime" | "strictatime" | "nostrictatime" => {
+            "atime"
+        }
+        "private" | "shared" | "slave" | "unbindable" => "propagation",
+        "sync" | "async" => "sync",
+        other => other.strip_prefix("no").unwrap_or(other),
+    };
+    if recursive {
+        format!("r:{g}")
+    } else {
+        g.to_string()
+    }
+}
+
+/// The options whose effect must show: the last of each group.
+fn in_effect<'a>(options: &[&'a str]) -> Vec<&'a str> {
+    options
+        .iter()
+        .enumerate()
+        .filter(|(i, o)| {
+            !options[i + 1..]
+                .iter()
+                .any(|later| group_of(later) == group_of(o))
+        })
+        .map(|(_, o)| *o)
+        .collect()
+}
+
+/// The probe writes into `/` when the root is to be read-only.
+pub fn probe_root_readonly(config: &Value, steps: &mut Vec<String>) {
+    if config["root"]["readonly"].as_bool() == Some(true) {
+        steps.push("write:/.ocikit-readonly-root".to_string());
+    }
+}
+
+/// Judged both ways: `true` by the mount flag and a write that fails with EROFS, `false` by a
+/// write that succeeds (the probe's rootfs is writable on the host, so a runtime that mounts
+/// every root read-only fails it).
+pub fn root_readonly(input: &Input, out: &mut Vec<Check>) {
     let r = input.report;
-    let cfg = input.config;
     let refs = input.refs;
-    let sc = input.scope;
-    if cfg["root"]["readonly"].as_bool() == Some(true) && sc.covers("root/readonly") {
-        let root = mount_at(&r.mounts, "/");
-        out.push(Check::compare(
-            "root.readonly: / is mounted ro",
-            refs.ids(cite::ROOT_READONLY),
-            Some(true),
-            root.map(|m| m.mount_options.iter().any(|o| o == "ro")),
-        ));
+    let Some(readonly) = input.config["root"]["readonly"].as_bool() else {
+        return;
+    };
+    let root = mount_at(&r.mounts, "/");
+    out.push(Check::compare(
+        format!(
+            "root.readonly {readonly}: / is mounted {}",
+            if readonly { "ro" } else { "rw" }
+        ),
+        refs.ids(cite::ROOT_READONLY),
+        Some(readonly),
+        root.map(|m| m.mount_options.iter().any(|o| o == "ro")),
+    ));
+    if readonly {
         out.push(Check::compare(
             "root.readonly: writing a file in / fails",
             refs.ids(cite::ROOT_READONLY),
@@ -84,8 +140,24 @@ pub fn check(input: &Input, out: &mut Vec<Check>) {
                 .unwrap_or("(not tried)"),
         ));
     }
-    let mounts = cfg["mounts"].as_array().filter(|_| sc.covers("mounts"));
-    for m in mounts.into_iter().flatten() {
+}
+
+/// What is visible at each destination: `dev:DEST` gives the device of the filesystem there.
+pub fn probe_mounts(config: &Value, steps: &mut Vec<String>) {
+    for m in config["mounts"].as_array().into_iter().flatten() {
+        if let Some(dest) = m["destination"].as_str() {
+            steps.push(format!("dev:{}", normalize_destination(dest)));
+        }
+    }
+}
+
+/// Every mount: at its destination, and *visible* there (the device of what the container sees
+/// at the path is the mount's: mounts made out of order hide each other, which mountinfo alone
+/// does not show), with its type and every option that leaves a trace.
+pub fn mounts(input: &Input, out: &mut Vec<Check>) {
+    let r = input.report;
+    let refs = input.refs;
+    for m in input.config["mounts"].as_array().into_iter().flatten() {
         let Some(dest) = m["destination"].as_str() else {
             continue;
         };
@@ -107,6 +179,21 @@ pub fn check(input: &Input, out: &mut Vec<Check>) {
             ));
             continue;
         };
+        if let Some(dev) = r.actions.get(&format!("dev:{point}")) {
+            let mut ids = cites.clone();
+            ids.extend(refs.ids(cite::MOUNTS_ORDER));
+            out.push(Check::with(
+                format!("mount at {point} is what the container sees there"),
+                if *dev == seen.dev {
+                    Status::Pass
+                } else {
+                    Status::Fail
+                },
+                ids,
+                format!("the device of the mount, {}", seen.dev),
+                format!("{dev} (hidden by a later mount, or mounted out of order)"),
+            ));
+        }
         let options: Vec<&str> = m["options"]
             .as_array()
             .into_iter()
@@ -121,10 +208,8 @@ pub fn check(input: &Input, out: &mut Vec<Check>) {
                 t,
                 seen.fs_type.as_str(),
             ));
-        } else {
-            out.push(Check::pass(format!("mount at {point}"), cites.clone()));
         }
-        for opt in options {
+        for opt in in_effect(&options) {
             let Some(holds) = option_holds(seen, opt) else {
                 continue;
             };
@@ -143,170 +228,104 @@ pub fn check(input: &Input, out: &mut Vec<Check>) {
             ));
         }
     }
-    let masked = cfg["linux"]["maskedPaths"]
+}
+
+pub fn probe_masked_paths(config: &Value, steps: &mut Vec<String>) {
+    for p in config["linux"]["maskedPaths"]
         .as_array()
-        .filter(|_| sc.covers("linux/maskedPaths"));
-    for p in masked.into_iter().flatten() {
+        .into_iter()
+        .flatten()
+    {
+        if let Some(p) = p.as_str() {
+            steps.push(format!("stat:{p}"));
+        }
+    }
+}
+
+/// A masked path is covered by a mount (a `/dev/null` bind on a file, a read-only tmpfs on a
+/// directory). A path that does not exist in the container cannot tell a masking runtime from
+/// one that ignores the field: the check is then an error of the case, never a pass.
+pub fn masked_paths(input: &Input, out: &mut Vec<Check>) {
+    let r = input.report;
+    for p in input.config["linux"]["maskedPaths"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         let Some(p) = p.as_str() else { continue };
-        let masked = mount_at(&r.mounts, p).is_some()
-            || r.stats.get(p).is_some_and(|s| s.starts_with("ENOENT"));
+        let stat = r.stats.get(p).cloned().unwrap_or_default();
+        let what = format!("linux.maskedPaths {p}");
+        let ids = input.refs.ids(cite::CREATE_APPLY);
+        if stat.starts_with('E') || stat.is_empty() {
+            out.push(Check::with(
+                what,
+                Status::Error,
+                ids,
+                "a path that exists in the container",
+                format!(
+                    "{} (masking cannot be told from doing nothing)",
+                    if stat.is_empty() {
+                        "not looked at"
+                    } else {
+                        &stat
+                    }
+                ),
+            ));
+            continue;
+        }
+        let masked = mount_at(&r.mounts, p).is_some();
         out.push(Check::with(
-            format!("linux.maskedPaths {p}"),
+            what,
             if masked { Status::Pass } else { Status::Fail },
-            refs.ids(cite::CREATE_APPLY),
+            ids,
             "a mount masking it",
-            r.stats.get(p).cloned().unwrap_or_default(),
+            format!("{stat}, no mount at {p}"),
         ));
     }
-    let ro_paths = cfg["linux"]["readonlyPaths"]
+}
+
+pub fn readonly_paths(input: &Input, out: &mut Vec<Check>) {
+    let r = input.report;
+    for p in input.config["linux"]["readonlyPaths"]
         .as_array()
-        .filter(|_| sc.covers("linux/readonlyPaths"));
-    for p in ro_paths.into_iter().flatten() {
+        .into_iter()
+        .flatten()
+    {
         let Some(p) = p.as_str() else { continue };
         let ro = mount_at(&r.mounts, p).map(|m| m.mount_options.iter().any(|o| o == "ro"));
         out.push(Check::compare(
             format!("linux.readonlyPaths {p} mounted ro"),
-            refs.ids(cite::CREATE_APPLY),
+            input.refs.ids(cite::CREATE_APPLY),
             Some(true),
             ro,
         ));
     }
-    devices(input, out);
 }
 
-fn devices(input: &Input, out: &mut Vec<Check>) {
-    let r = input.report;
-    let refs = input.refs;
-    let devices = input.config["linux"]["devices"]
-        .as_array()
-        .filter(|_| input.scope.covers("linux/devices"));
-    for d in devices.into_iter().flatten() {
-        let Some(path) = d["path"].as_str() else {
-            continue;
-        };
-        let kind = match d["type"].as_str() {
-            Some("u") => "c",
-            Some(k) => k,
-            None => continue,
-        };
-        let stat = r.stats.get(path).cloned().unwrap_or_default();
-        let mut fields = stat.split(' ');
-        let seen_kind = fields.next().unwrap_or_default();
-        let seen_mode = fields.next().and_then(|m| u32::from_str_radix(m, 8).ok());
-        let seen_uid = fields.next().and_then(|m| m.parse::<u64>().ok());
-        let seen_gid = fields.next().and_then(|m| m.parse::<u64>().ok());
-        let ids = refs.ids(cite::DEVICES);
-        out.push(Check::compare(
-            format!("linux.devices {path}: type"),
-            ids.clone(),
-            kind,
-            seen_kind,
-        ));
-        if let Some(name) = path.strip_prefix("/dev/").filter(|n| !n.contains('/')) {
-            if let (Some(maj), Some(min)) = (d["major"].as_i64(), d["minor"].as_i64()) {
-                out.push(Check::compare(
-                    format!("linux.devices {path}: major:minor"),
-                    ids.clone(),
-                    format!("{kind} {maj}:{min}"),
-                    r.dev.get(name).cloned().unwrap_or_default(),
-                ));
-            }
-        }
-        if let Some(mode) = d["fileMode"].as_u64() {
-            out.push(Check::compare(
-                format!("linux.devices {path}: fileMode"),
-                ids.clone(),
-                Some(format!("{:o}", mode & 0o7777)),
-                seen_mode.map(|m| format!("{m:o}")),
-            ));
-        }
-        for (field, seen) in [("uid", seen_uid), ("gid", seen_gid)] {
-            if let Some(want) = d[field].as_u64() {
-                out.push(Check::compare(
-                    format!("linux.devices {path}: {field}"),
-                    ids.clone(),
-                    Some(want),
-                    seen,
-                ));
-            }
-        }
-    }
-    cgroups(input, out);
-    if !input.scope.all {
-        return; // default devices and /dev symlinks are judged by the base case
-    }
-    for (name, want) in [
-        ("null", "c 1:3"),
-        ("zero", "c 1:5"),
-        ("full", "c 1:7"),
-        ("random", "c 1:8"),
-        ("urandom", "c 1:9"),
-        ("tty", "c 5:0"),
-    ] {
-        out.push(Check::compare(
-            format!("default device /dev/{name}"),
-            refs.ids(cite::DEFAULT_DEVICES),
-            want,
-            r.dev.get(name).map(String::as_str).unwrap_or("(absent)"),
-        ));
-    }
-    let ptmx = r.dev.get("ptmx").map(String::as_str).unwrap_or("(absent)");
-    out.push(Check::with(
-        "default device /dev/ptmx",
-        if ptmx == "l pts/ptmx" || ptmx == "l /dev/pts/ptmx" || ptmx == "c 5:2" {
-            Status::Pass
-        } else {
-            Status::Fail
-        },
-        refs.ids(cite::DEFAULT_DEVICES),
-        "a symlink to pts/ptmx or a bind of it",
-        ptmx,
-    ));
-    let proc_mounted = input.config["mounts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|m| m["type"] == "proc");
-    if proc_mounted {
-        for (name, target) in [
-            ("fd", "/proc/self/fd"),
-            ("stdin", "/proc/self/fd/0"),
-            ("stdout", "/proc/self/fd/1"),
-            ("stderr", "/proc/self/fd/2"),
-        ] {
-            out.push(Check::compare(
-                format!("/dev/{name} symlink"),
-                refs.ids(cite::DEV_SYMLINKS),
-                format!("l {target}"),
-                r.dev.get(name).map(String::as_str).unwrap_or("(absent)"),
-            ));
-        }
-    }
-}
-
-/// An absolute `cgroupsPath` is relative to the cgroup mount point: from outside, the process's
-/// `/proc/<pid>/cgroup` shows it in at least one hierarchy.
-fn cgroups(input: &Input, out: &mut Vec<Check>) {
-    let Some(path) = input.config["linux"]["cgroupsPath"].as_str() else {
+/// `linux.rootfsPropagation`: the propagation of the container's `/` as mountinfo shows it.
+/// (Cases make the bundle's rootfs a shared mount on the host first, so that `slave` has a
+/// master to show and `private` is not what a runtime gets by doing nothing.)
+pub fn rootfs_propagation(input: &Input, out: &mut Vec<Check>) {
+    let Some(want) = input.config["linux"]["rootfsPropagation"].as_str() else {
         return;
     };
-    if !path.starts_with('/')
-        || input.outside.cgroup.is_empty()
-        || !input.scope.covers("linux/cgroupsPath")
-    {
+    let Some(root) = mount_at(&input.report.mounts, "/") else {
         return;
-    }
-    let placed = input
-        .outside
-        .cgroup
-        .iter()
-        .any(|l| l.splitn(3, ':').nth(2) == Some(path));
+    };
+    let has = |p: &str| root.optional_fields.iter().any(|f| f.starts_with(p));
+    let holds = match want {
+        "shared" | "rshared" => has("shared:"),
+        "slave" | "rslave" => has("master:") && !has("shared:"),
+        "private" | "rprivate" => !has("shared:") && !has("master:"),
+        "unbindable" | "runbindable" => has("unbindable"),
+        _ => false,
+    };
     out.push(Check::with(
-        "linux.cgroupsPath (absolute) in /proc/<pid>/cgroup",
-        if placed { Status::Pass } else { Status::Fail },
-        input.refs.ids(cite::CGROUPS_ABSOLUTE),
-        path,
-        input.outside.cgroup.join(" "),
+        format!("linux.rootfsPropagation {want}: the propagation of /"),
+        if holds { Status::Pass } else { Status::Fail },
+        input.refs.ids(cite::CREATE_APPLY),
+        format!("{want} in effect"),
+        format!("/ has {:?}", root.optional_fields),
     ));
 }
 
@@ -328,6 +347,26 @@ mod tests {
             source: "tmpfs".into(),
             super_options: vec![],
         }
+    }
+
+    #[test]
+    fn only_the_last_option_of_a_group_is_in_effect() {
+        assert_eq!(in_effect(&["noexec", "exec", "ro"]), vec!["exec", "ro"]);
+        assert_eq!(in_effect(&["ro", "nosuid", "rw"]), vec!["nosuid", "rw"]);
+        assert_eq!(in_effect(&["rbind", "rro", "rrw"]), vec!["rbind", "rrw"]);
+        assert_eq!(in_effect(&["strictatime", "relatime"]), vec!["relatime"]);
+        assert_eq!(
+            in_effect(&["rnoatime", "ratime", "noatime"]),
+            vec!["ratime", "noatime"]
+        );
+        assert_eq!(
+            in_effect(&["private", "rshared"]),
+            vec!["private", "rshared"]
+        );
+        assert_eq!(
+            in_effect(&["sync", "async", "mode=755"]),
+            vec!["async", "mode=755"]
+        );
     }
 
     #[test]

@@ -7,11 +7,21 @@ use crate::verdict::{Check, Status};
 use std::collections::BTreeSet;
 use std::path::Path;
 
-pub fn check(input: &Input, out: &mut Vec<Check>) {
+/// The namespace files `linux.namespaces` lists (`net` for `network`, ...).
+fn configured(config: &serde_json::Value) -> BTreeSet<&'static str> {
+    config["linux"]["namespaces"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|ns| ns["type"].as_str().and_then(ns_file))
+        .collect()
+}
+
+/// `linux.namespaces`: each listed type new or joined by path; each unlisted one the runtime's;
+/// the state's pid, seen from outside, in the namespaces the probe reported.
+pub fn namespaces(input: &Input, out: &mut Vec<Check>) {
     let r = input.report;
-    let sc = input.scope;
     let host = &input.host.namespaces;
-    let mut configured = BTreeSet::new();
     for ns in input.config["linux"]["namespaces"]
         .as_array()
         .into_iter()
@@ -20,10 +30,6 @@ pub fn check(input: &Input, out: &mut Vec<Check>) {
         let Some(file) = ns["type"].as_str().and_then(ns_file) else {
             continue;
         };
-        configured.insert(file);
-        if !sc.covers("linux/namespaces") {
-            continue;
-        }
         let Some(&seen) = r.namespaces.get(file) else {
             out.push(Check::with(
                 format!("{file} namespace"),
@@ -53,8 +59,9 @@ pub fn check(input: &Input, out: &mut Vec<Check>) {
             }
         }
     }
+    let configured = configured(input.config);
     for (file, &seen) in &r.namespaces {
-        if configured.contains(file.as_str()) || !sc.covers("linux/namespaces") {
+        if configured.contains(file.as_str()) {
             continue;
         }
         if file == "mnt" && input.host.wrapped_mountns {
@@ -68,7 +75,7 @@ pub fn check(input: &Input, out: &mut Vec<Check>) {
             seen,
         ));
     }
-    if !input.outside.namespaces.is_empty() && sc.covers("linux/namespaces") {
+    if !input.outside.namespaces.is_empty() {
         // The state's pid is the process that reported (runtime.md "State": pid).
         let inside: std::collections::BTreeMap<&String, &u64> = r
             .namespaces
@@ -84,58 +91,74 @@ pub fn check(input: &Input, out: &mut Vec<Check>) {
             outside,
         ));
     }
-    let new_uts = configured.contains("uts");
-    for (field, seen) in [("hostname", &r.hostname), ("domainname", &r.domainname)] {
-        if let (Some(want), true) = (input.config[field].as_str(), sc.covers(field)) {
-            if new_uts {
-                out.push(Check::compare(
-                    field,
-                    input.refs.ids(cite::CREATE_APPLY),
-                    want,
-                    seen.as_str(),
-                ));
-            }
-        }
+}
+
+fn uts_name(input: &Input, field: &str, seen: &str, out: &mut Vec<Check>) {
+    // Only a new uts namespace is the runtime's to name (config.md "Hostname").
+    if let (Some(want), true) = (
+        input.config[field].as_str(),
+        configured(input.config).contains("uts"),
+    ) {
+        out.push(Check::compare(
+            field,
+            input.refs.ids(cite::CREATE_APPLY),
+            want,
+            seen,
+        ));
     }
+}
+
+pub fn hostname(input: &Input, out: &mut Vec<Check>) {
+    uts_name(input, "hostname", &input.report.hostname, out);
+}
+
+pub fn domainname(input: &Input, out: &mut Vec<Check>) {
+    uts_name(input, "domainname", &input.report.domainname, out);
+}
+
+fn id_mappings(input: &Input, field: &str, seen: &[[u64; 3]], out: &mut Vec<Check>) {
     let joins_user = input.config["linux"]["namespaces"]
         .as_array()
         .into_iter()
         .flatten()
         .any(|n| n["type"] == "user" && n["path"].is_string());
-    if configured.contains("user") && !joins_user {
-        for (field, seen) in [("uidMappings", &r.uid_map), ("gidMappings", &r.gid_map)] {
-            let Some(maps) = input.config["linux"][field].as_array() else {
-                continue;
-            };
-            if !sc.covers(&format!("linux/{field}")) {
-                continue;
-            }
-            let want: Vec<[u64; 3]> = maps
-                .iter()
-                .map(|m| {
-                    [
-                        m["containerID"].as_u64().unwrap_or_default(),
-                        m["hostID"].as_u64().unwrap_or_default(),
-                        m["size"].as_u64().unwrap_or_default(),
-                    ]
-                })
-                .collect();
-            out.push(Check::compare(
-                format!("linux.{field}"),
-                input.refs.ids(cite::CREATE_APPLY),
-                want,
-                seen.clone(),
-            ));
-        }
+    if !configured(input.config).contains("user") || joins_user {
+        return;
     }
+    let Some(maps) = input.config["linux"][field].as_array() else {
+        return;
+    };
+    let want: Vec<[u64; 3]> = maps
+        .iter()
+        .map(|m| {
+            [
+                m["containerID"].as_u64().unwrap_or_default(),
+                m["hostID"].as_u64().unwrap_or_default(),
+                m["size"].as_u64().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    out.push(Check::compare(
+        format!("linux.{field}"),
+        input.refs.ids(cite::CREATE_APPLY),
+        want,
+        seen.to_vec(),
+    ));
+}
+
+pub fn uid_mappings(input: &Input, out: &mut Vec<Check>) {
+    id_mappings(input, "uidMappings", &input.report.uid_map, out);
+}
+
+pub fn gid_mappings(input: &Input, out: &mut Vec<Check>) {
+    id_mappings(input, "gidMappings", &input.report.gid_map, out);
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::checks::{testing, Host, Outside, Refs};
-    use crate::requirements::Catalogue;
+    use crate::checks::{testing, Host, Outside};
     use serde_json::json;
 
     #[test]
@@ -157,20 +180,14 @@ mod tests {
                 .collect(),
             ..Default::default()
         };
-        let cat = Catalogue::default();
-        let input = Input {
-            scope: &crate::checks::Scope {
-                all: true,
-                touched: vec![],
-            },
-            config: &config,
-            report: &r,
-            outside: &Outside::default(),
-            host: &host,
-            refs: Refs { catalogue: &cat },
-        };
-        let mut out = vec![];
-        check(&input, &mut out);
+        let mut out = testing::checks("linux/namespaces", &config, &r, &Outside::default(), &host);
+        out.extend(testing::checks(
+            "hostname",
+            &config,
+            &r,
+            &Outside::default(),
+            &host,
+        ));
         let by: Vec<(&str, Status)> = out.iter().map(|c| (c.what.as_str(), c.status)).collect();
         assert_eq!(
             by,

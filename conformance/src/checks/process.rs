@@ -60,30 +60,37 @@ pub fn cap_mask(names: &[serde_json::Value]) -> u64 {
         .fold(0, |m, bit| m | (1 << bit))
 }
 
-pub fn check(input: &Input, out: &mut Vec<Check>) {
-    let p = &input.config["process"];
-    if !p.is_object() {
+fn run_ids(input: &Input) -> Vec<String> {
+    input.refs.ids(cite::PROCESS_RUN)
+}
+
+pub fn args(input: &Input, out: &mut Vec<Check>) {
+    let Some(args) = input.config["process"]["args"].as_array() else {
         return;
-    }
+    };
+    let want: Vec<&str> = args.iter().filter_map(|a| a.as_str()).collect();
+    out.push(Check::compare(
+        "process.args",
+        run_ids(input),
+        want,
+        input
+            .report
+            .args
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    ));
+}
+
+pub fn env(input: &Input, out: &mut Vec<Check>) {
     let r = input.report;
-    let run = input.refs.ids(cite::PROCESS_RUN);
-    let sc = input.scope;
-    if let (Some(args), true) = (p["args"].as_array(), sc.covers("process/args")) {
-        let want: Vec<&str> = args.iter().filter_map(|a| a.as_str()).collect();
-        out.push(Check::compare(
-            "process.args",
-            run.clone(),
-            want,
-            r.args.iter().map(String::as_str).collect::<Vec<_>>(),
-        ));
-    }
-    let env = p["env"].as_array().filter(|_| sc.covers("process/env"));
+    let env = input.config["process"]["env"].as_array();
     for e in env.into_iter().flatten().filter_map(|e| e.as_str()) {
         let seen = r.env.iter().any(|x| x == e);
         out.push(Check::with(
             format!("process.env has {e}"),
             if seen { Status::Pass } else { Status::Fail },
-            run.clone(),
+            run_ids(input),
             e,
             if seen {
                 e.to_string()
@@ -92,55 +99,59 @@ pub fn check(input: &Input, out: &mut Vec<Check>) {
             },
         ));
     }
-    if let (Some(cwd), true) = (p["cwd"].as_str(), sc.covers("process/cwd")) {
+}
+
+pub fn cwd(input: &Input, out: &mut Vec<Check>) {
+    if let Some(cwd) = input.config["process"]["cwd"].as_str() {
         out.push(Check::compare(
             "process.cwd",
-            run.clone(),
+            run_ids(input),
             cwd,
-            r.cwd.as_str(),
+            input.report.cwd.as_str(),
         ));
     }
-    if sc.covers("process/user") {
-        user(input, out, &run);
+}
+
+pub fn terminal(input: &Input, out: &mut Vec<Check>) {
+    let r = input.report;
+    let Some(terminal) = input.config["process"]["terminal"].as_bool() else {
+        return;
+    };
+    if terminal {
+        out.push(Check::compare(
+            "process.terminal true: stdin, stdout and stderr are the terminal",
+            run_ids(input),
+            [true; 3],
+            r.stdio_tty,
+        ));
+        // config-linux.md "Default Devices": /dev/console when terminal is enabled.
+        out.push(Check::with(
+            "process.terminal true: /dev/console is set up",
+            if r.dev.contains_key("console") {
+                Status::Pass
+            } else {
+                Status::Fail
+            },
+            input.refs.ids(cite::DEFAULT_DEVICES),
+            "an entry",
+            r.dev
+                .get("console")
+                .cloned()
+                .unwrap_or_else(|| "(absent)".into()),
+        ));
+    } else {
+        out.push(Check::compare(
+            "process.terminal false: no stdio is a terminal",
+            run_ids(input),
+            [false; 3],
+            r.stdio_tty,
+        ));
     }
-    if sc.covers("process/terminal") {
-        if p["terminal"].as_bool() == Some(true) {
-            out.push(Check::compare(
-                "process.terminal true: stdin, stdout and stderr are the terminal",
-                run.clone(),
-                [true; 3],
-                r.stdio_tty,
-            ));
-            // config-linux.md "Default Devices": /dev/console when terminal is enabled.
-            out.push(Check::with(
-                "process.terminal true: /dev/console is set up",
-                if r.dev.contains_key("console") {
-                    Status::Pass
-                } else {
-                    Status::Fail
-                },
-                input.refs.ids(cite::DEFAULT_DEVICES),
-                "an entry",
-                r.dev
-                    .get("console")
-                    .cloned()
-                    .unwrap_or_else(|| "(absent)".into()),
-            ));
-        } else {
-            out.push(Check::compare(
-                "process.terminal false: no stdio is a terminal",
-                run.clone(),
-                [false; 3],
-                r.stdio_tty,
-            ));
-        }
-    }
-    if sc.covers("process/capabilities") {
-        capabilities(input, out, &run);
-    }
-    let rlimits = p["rlimits"]
-        .as_array()
-        .filter(|_| sc.covers("process/rlimits"));
+}
+
+pub fn rlimits(input: &Input, out: &mut Vec<Check>) {
+    let r = input.report;
+    let rlimits = input.config["process"]["rlimits"].as_array();
     for rl in rlimits.into_iter().flatten() {
         let Some(kind) = rl["type"].as_str() else {
             continue;
@@ -159,26 +170,37 @@ pub fn check(input: &Input, out: &mut Vec<Check>) {
             seen.map(|s| s.hard),
         ));
     }
-    if let (Some(nnp), true) = (
-        p["noNewPrivileges"].as_bool(),
-        sc.covers("process/noNewPrivileges"),
-    ) {
-        out.push(Check::compare(
-            "process.noNewPrivileges",
-            run.clone(),
-            nnp,
-            r.no_new_privs,
-        ));
-    }
-    if !sc.covers("process/oomScoreAdj") {
+}
+
+/// Judged both ways (the case of `false` too): a runtime that ignores the field leaves the
+/// runner's own no_new_privs, which the runner keeps off, so `true` can only come from the
+/// field; `false` catches a runtime that sets it whatever the config says.
+pub fn no_new_privileges(input: &Input, out: &mut Vec<Check>) {
+    let Some(nnp) = input.config["process"]["noNewPrivileges"].as_bool() else {
         return;
+    };
+    let mut check = Check::compare(
+        "process.noNewPrivileges",
+        run_ids(input),
+        nnp,
+        input.report.no_new_privs,
+    );
+    if nnp && input.host.no_new_privs {
+        check.status = Status::Error;
+        check.observed = "the runner itself has no_new_privs set: true cannot be told from \
+                          an ignored field"
+            .into();
     }
-    match p["oomScoreAdj"].as_i64() {
+    out.push(check);
+}
+
+pub fn oom_score_adj(input: &Input, out: &mut Vec<Check>) {
+    match input.config["process"]["oomScoreAdj"].as_i64() {
         Some(v) => out.push(Check::compare(
             "process.oomScoreAdj",
             input.refs.ids(cite::OOM_SET),
             v,
-            i64::from(r.oom_score_adj),
+            i64::from(input.report.oom_score_adj),
         )),
         None => {
             if let Some(own) = input.host.oom_score_adj {
@@ -186,87 +208,113 @@ pub fn check(input: &Input, out: &mut Vec<Check>) {
                     "oom_score_adj unchanged when process.oomScoreAdj is not set",
                     input.refs.ids(cite::OOM_UNSET),
                     own,
-                    r.oom_score_adj,
+                    input.report.oom_score_adj,
                 ));
             }
         }
     }
 }
 
-fn user(input: &Input, out: &mut Vec<Check>, run: &[String]) {
-    let u = &input.config["process"]["user"];
+pub fn uid(input: &Input, out: &mut Vec<Check>) {
     let r = input.report;
-    if let Some(uid) = u["uid"].as_u64() {
+    if let Some(uid) = input.config["process"]["user"]["uid"].as_u64() {
         out.push(Check::compare(
             "process.user.uid (real, effective, saved)",
-            run.to_vec(),
+            run_ids(input),
             [uid; 3],
             [u64::from(r.uid), u64::from(r.euid), u64::from(r.suid)],
         ));
     }
-    if let Some(gid) = u["gid"].as_u64() {
+}
+
+pub fn gid(input: &Input, out: &mut Vec<Check>) {
+    let r = input.report;
+    if let Some(gid) = input.config["process"]["user"]["gid"].as_u64() {
         out.push(Check::compare(
             "process.user.gid (real, effective, saved)",
-            run.to_vec(),
+            run_ids(input),
             [gid; 3],
             [u64::from(r.gid), u64::from(r.egid), u64::from(r.sgid)],
         ));
     }
-    if let Some(extra) = u["additionalGids"].as_array() {
-        let want: BTreeSet<u64> = extra.iter().filter_map(|g| g.as_u64()).collect();
-        let mut seen: BTreeSet<u64> = r.groups.iter().map(|&g| u64::from(g)).collect();
-        // The primary gid may or may not be listed by getgroups(2); both are fine.
-        if let Some(gid) = u["gid"].as_u64() {
-            if !want.contains(&gid) {
-                seen.remove(&gid);
-            }
+}
+
+pub fn additional_gids(input: &Input, out: &mut Vec<Check>) {
+    let u = &input.config["process"]["user"];
+    let Some(extra) = u["additionalGids"].as_array() else {
+        return;
+    };
+    let want: BTreeSet<u64> = extra.iter().filter_map(|g| g.as_u64()).collect();
+    let mut seen: BTreeSet<u64> = input.report.groups.iter().map(|&g| u64::from(g)).collect();
+    // The primary gid may or may not be listed by getgroups(2); both are fine.
+    if let Some(gid) = u["gid"].as_u64() {
+        if !want.contains(&gid) {
+            seen.remove(&gid);
         }
-        out.push(Check::compare(
-            "process.user.additionalGids",
-            run.to_vec(),
-            want,
-            seen,
-        ));
     }
-    if let Some(umask) = u["umask"].as_u64() {
+    out.push(Check::compare(
+        "process.user.additionalGids",
+        run_ids(input),
+        want,
+        seen,
+    ));
+}
+
+pub fn umask(input: &Input, out: &mut Vec<Check>) {
+    if let Some(umask) = input.config["process"]["user"]["umask"].as_u64() {
         out.push(Check::compare(
             "process.user.umask",
-            run.to_vec(),
+            run_ids(input),
             format!("{umask:04o}"),
-            format!("{:04o}", r.umask),
+            format!("{:04o}", input.report.umask),
         ));
     }
 }
 
-fn capabilities(input: &Input, out: &mut Vec<Check>, run: &[String]) {
+/// One capability set (`bounding`, `effective`, ...), modelled through execve(2).
+pub fn capability_set(input: &Input, set: &str, out: &mut Vec<Check>) {
     let caps = &input.config["process"]["capabilities"];
     let seen = input.report.capabilities;
-    let bounding = input.host.bounding;
+    let observed = match set {
+        "bounding" => seen.bounding,
+        "effective" => seen.effective,
+        "permitted" => seen.permitted,
+        "inheritable" => seen.inheritable,
+        _ => seen.ambient,
+    };
+    let Some(names) = caps[set].as_array() else {
+        return;
+    };
     // execve(2) adds the ambient set to permitted and effective (capabilities(7)).
     let ambient = caps["ambient"].as_array().map(|a| cap_mask(a)).unwrap_or(0);
-    for (set, observed) in [
-        ("bounding", seen.bounding),
-        ("effective", seen.effective),
-        ("permitted", seen.permitted),
-        ("inheritable", seen.inheritable),
-        ("ambient", seen.ambient),
-    ] {
-        let Some(names) = caps[set].as_array() else {
-            continue;
-        };
-        // What the host cannot grant is not the runtime's fault (config.md "Linux Process").
-        let mut want = cap_mask(names);
-        if set == "effective" || set == "permitted" {
-            want |= ambient;
-        }
-        let want = want & bounding;
-        out.push(Check::compare(
-            format!("process.capabilities.{set}"),
-            run.to_vec(),
-            format!("{want:#x}"),
-            format!("{observed:#x}"),
-        ));
+    let mut want = cap_mask(names);
+    if set == "effective" || set == "permitted" {
+        want |= ambient;
     }
+    // What the host cannot grant is not the runtime's fault (config.md "Linux Process").
+    let want = want & input.host.bounding;
+    out.push(Check::compare(
+        format!("process.capabilities.{set}"),
+        run_ids(input),
+        format!("{want:#x}"),
+        format!("{observed:#x}"),
+    ));
+}
+
+pub fn cap_bounding(input: &Input, out: &mut Vec<Check>) {
+    capability_set(input, "bounding", out);
+}
+pub fn cap_effective(input: &Input, out: &mut Vec<Check>) {
+    capability_set(input, "effective", out);
+}
+pub fn cap_permitted(input: &Input, out: &mut Vec<Check>) {
+    capability_set(input, "permitted", out);
+}
+pub fn cap_inheritable(input: &Input, out: &mut Vec<Check>) {
+    capability_set(input, "inheritable", out);
+}
+pub fn cap_ambient(input: &Input, out: &mut Vec<Check>) {
+    capability_set(input, "ambient", out);
 }
 
 #[cfg(test)]
@@ -274,30 +322,14 @@ fn capabilities(input: &Input, out: &mut Vec<Check>, run: &[String]) {
 mod tests {
     use super::*;
     use crate::checks::{testing, Host, Outside};
-    use crate::requirements::Catalogue;
     use serde_json::json;
 
-    fn run_checks(config: serde_json::Value, report: ocikit_probe::Report) -> Vec<Check> {
-        let cat = Catalogue::default();
-        let host = Host {
+    fn host() -> Host {
+        Host {
             bounding: u64::MAX,
             oom_score_adj: Some(0),
             ..Default::default()
-        };
-        let input = Input {
-            scope: &crate::checks::Scope {
-                all: true,
-                touched: vec![],
-            },
-            config: &config,
-            report: &report,
-            outside: &Outside::default(),
-            host: &host,
-            refs: super::super::Refs { catalogue: &cat },
-        };
-        let mut out = vec![];
-        check(&input, &mut out);
-        out
+        }
     }
 
     #[test]
@@ -316,12 +348,22 @@ mod tests {
             "RLIMIT_NOFILE".into(),
             ocikit_probe::Rlimit { soft: 10, hard: 20 },
         );
-        let checks = run_checks(config, r);
+        let checks = testing::checks("process", &config, &r, &Outside::default(), &host());
         let failed: Vec<_> = checks.iter().filter(|c| c.status != Status::Pass).collect();
         assert_eq!(failed.len(), 1, "{failed:#?}");
         assert_eq!(failed[0].what, "process.cwd");
         assert_eq!(failed[0].expected, "\"/tmp\"");
         assert_eq!(failed[0].observed, "\"/\"");
+    }
+
+    #[test]
+    fn no_new_privileges_true_cannot_pass_when_the_runner_has_it_already() {
+        let config = json!({"process": {"noNewPrivileges": true}});
+        let r = testing::report();
+        let mut h = host();
+        h.no_new_privs = true;
+        let checks = testing::checks("process/noNew", &config, &r, &Outside::default(), &h);
+        assert_eq!(checks[0].status, Status::Error, "{checks:#?}");
     }
 
     #[test]
@@ -334,24 +376,12 @@ mod tests {
             json!({"process": {"capabilities": {"bounding": ["CAP_KILL", "CAP_SYS_RESOURCE"]}}});
         let mut r = testing::report();
         r.capabilities.bounding = 1 << 5;
-        let cat = Catalogue::default();
-        let host = Host {
+        let h = Host {
             bounding: !(1 << 24),
             ..Default::default()
         };
-        let input = Input {
-            scope: &crate::checks::Scope {
-                all: true,
-                touched: vec![],
-            },
-            config: &config,
-            report: &r,
-            outside: &Outside::default(),
-            host: &host,
-            refs: super::super::Refs { catalogue: &cat },
-        };
-        let mut out = vec![];
-        capabilities(&input, &mut out, &[]);
+        let out = testing::checks("process/capabilities", &config, &r, &Outside::default(), &h);
+        assert_eq!(out.len(), 1, "{out:#?}");
         assert_eq!(out[0].status, Status::Pass, "{out:#?}");
     }
 }

@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The spec checkout (holding runtime.md, config.md, ...).
+    /// A spec checkout (holding runtime.md, config.md, ...) instead of the vendored runtime-spec
+    /// 1.3.0 the binary carries (fixtures/runtime-spec).
     #[arg(long)]
-    spec: PathBuf,
+    spec: Option<PathBuf>,
     /// The catalogue directory to write.
     #[arg(long)]
     out: PathBuf,
@@ -26,9 +27,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let cases = conformance::case::read_dir(&cases_dir).unwrap_or_default();
     let mut totals = std::collections::BTreeMap::<Keyword, usize>::new();
     for file in requirements::SPEC_FILES {
-        let src = args.spec.join(file);
-        let text = std::fs::read_to_string(&src)
-            .with_context(|| format!("cannot read {}", src.display()))?;
+        let text = match &args.spec {
+            Some(dir) => {
+                let src = dir.join(file);
+                std::fs::read_to_string(&src)
+                    .with_context(|| format!("cannot read {}", src.display()))?
+            }
+            None => runtime_spec::markdown(file)
+                .with_context(|| format!("{file} is not in the vendored spec"))?
+                .to_string(),
+        };
         let fresh = extract::extract(file, &text);
         let dest = args.out.join(file.replace(".md", ".toml"));
         let previous: CatalogueFile = match std::fs::read_to_string(&dest) {

@@ -11,6 +11,10 @@ pub struct Baseline {
     /// The runtime the baseline was made with (informational).
     pub runtime: String,
     pub cases: BTreeMap<String, Status>,
+    /// Why a case is expected to fail (a known bug of the runtime, with what the spec wants),
+    /// kept by `--write-baseline` for as long as the case still fails.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub notes: BTreeMap<String, String>,
 }
 
 /// A verdict that moved.
@@ -32,7 +36,18 @@ impl Baseline {
                 .iter()
                 .map(|c| (c.case.clone(), c.status))
                 .collect(),
+            notes: BTreeMap::new(),
         }
+    }
+
+    /// Keeps the notes of `previous` for the cases that still fail.
+    pub fn keep_notes(mut self, previous: &Baseline) -> Self {
+        for (case, note) in &previous.notes {
+            if self.cases.get(case).is_some_and(|s| *s > Status::Pass) {
+                self.notes.insert(case.clone(), note.clone());
+            }
+        }
+        self
     }
 }
 

@@ -104,6 +104,7 @@ pub fn coverage_line(by_kw: &BTreeMap<Keyword, Coverage>) -> String {
 pub fn json(runs: &[RunResult]) -> serde_json::Value {
     serde_json::json!({
         "version": 1,
+        "host": host(),
         "runs": runs.iter().map(|r| serde_json::json!({
             "runtime": r.runtime,
             "millis": r.millis,
@@ -112,10 +113,41 @@ pub fn json(runs: &[RunResult]) -> serde_json::Value {
                 "fail": r.count(Status::Fail),
                 "skip": r.count(Status::Skip),
                 "error": r.count(Status::Error),
+                "skipped_for_oci_version": r.skipped_for_version(),
             },
             "cases": r.cases,
             "requirements": requirement_verdicts(r),
         })).collect::<Vec<_>>(),
+    })
+}
+
+/// What a report says about the machine it was made on (so reports from many machines can be
+/// read as one): kernel, architecture, cgroup mode, distribution.
+pub fn host() -> serde_json::Value {
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let cgroup = if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        "v2"
+    } else if std::path::Path::new("/sys/fs/cgroup/unified").is_dir() {
+        "hybrid"
+    } else {
+        "v1"
+    };
+    let distribution = read("/etc/os-release")
+        .lines()
+        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+        .map(|v| v.trim_matches('"').to_string())
+        .unwrap_or_default();
+    serde_json::json!({
+        "kernel": read("/proc/sys/kernel/osrelease"),
+        "architecture": std::env::consts::ARCH,
+        "cgroup": cgroup,
+        "distribution": distribution,
+        "hostname": read("/proc/sys/kernel/hostname"),
     })
 }
 

@@ -66,7 +66,20 @@ pub fn render(runs: &[RunResult], catalogue: &Catalogue) -> String {
             "  requirements judged: {}",
             level_summary(r, catalogue)
         );
+        let older = r.skipped_for_version();
+        if older > 0 {
+            let _ = writeln!(
+                out,
+                "  {older} cases skipped for ociVersion {}: they judge newer spec releases; \
+                 judge at the newest with --oci-version {}",
+                r.runtime.oci_version,
+                runtime_spec::VERSION
+            );
+        }
         for c in r.cases.iter().filter(|c| c.status != Status::Pass) {
+            if c.reason.starts_with(crate::verdict::SKIPPED_FOR_VERSION) {
+                continue;
+            }
             let _ = writeln!(out, "  {} {}: {}", mark(c.status), c.case, c.reason);
             for k in c
                 .checks

@@ -16,11 +16,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The spec files the catalogue covers, in the order reports list them.
-pub const SPEC_FILES: [&str; 4] = [
+pub const SPEC_FILES: [&str; 6] = [
     "runtime.md",
     "runtime-linux.md",
     "config.md",
     "config-linux.md",
+    "features.md",
+    "features-linux.md",
 ];
 
 /// RFC 2119 keyword of a requirement, as the spec wrote it.

@@ -7,7 +7,11 @@ impl Run<'_> {
     pub(super) fn probe_args(&self, config_fragment: &Value) -> Vec<String> {
         let mut base = bundle::base_config("x", "x", &[]);
         merge(&mut base, config_fragment);
-        let mut args = checks::probe_steps(&base);
+        let scope = Scope {
+            setup: self.case.file.setup.clone(),
+            ..Scope::of_fragment(config_fragment, self.case.file.all_checks)
+        };
+        let mut args = checks::probe_steps(&base, &scope);
         match &self.case.file.probe {
             Some(p) => args.extend(p.iter().cloned()),
             None => args.extend(["report".to_string(), "pause".to_string()]),
@@ -22,7 +26,21 @@ impl Run<'_> {
         let mut config = bundle::base_config(&self.ctx.target.info.oci_version, &c.id, &args);
         merge(&mut config, &c.fragment);
         let text = config.to_string();
+        let (root_major, root_minor) = root_device();
+        let version = |key: &str| {
+            self.ctx
+                .target
+                .features
+                .as_ref()
+                .and_then(|f| f[key].as_str())
+                .unwrap_or("")
+                .to_string()
+        };
         let filled = text
+            .replace("\"{root.major}\"", &root_major.to_string())
+            .replace("\"{root.minor}\"", &root_minor.to_string())
+            .replace("{features.ociVersionMin}", &version("ociVersionMin"))
+            .replace("{features.ociVersionMax}", &version("ociVersionMax"))
             .replace(
                 "{second.pid}",
                 &self.second.pid.unwrap_or_default().to_string(),
@@ -35,9 +53,14 @@ impl Run<'_> {
     }
 
     /// A reason to skip when the runtime's `features` says it does not support what a case
-    /// that expects success uses (features.md).
+    /// that expects success uses (features.md), or when the case judges `features` itself
+    /// and the runtime has none.
     pub(super) fn unsupported(&self) -> Option<String> {
-        let features = self.ctx.target.features.as_ref()?;
+        let uses_features = self.case.steps.iter().any(|s| s.op == Op::Features)
+            || self.case.config.to_string().contains("{features.");
+        let Some(features) = self.ctx.target.features.as_ref() else {
+            return uses_features.then(|| "the runtime has no features command".to_string());
+        };
         let creates_ok = self
             .case
             .steps
@@ -163,5 +186,17 @@ impl Call {
             .filter(|w| *w != "--bundle" && *w != "--pid-file")
             .collect::<Vec<_>>()
             .join(" ")
+    }
+}
+
+/// The major and minor of the block device the host's `/` is on (for throttle cases).
+fn root_device() -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata("/") {
+        Ok(m) => (
+            u64::from(libc::major(m.dev())),
+            u64::from(libc::minor(m.dev())),
+        ),
+        Err(_) => (0, 0),
     }
 }

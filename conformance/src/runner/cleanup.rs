@@ -34,6 +34,15 @@ impl Run<'_> {
                 observe::reap(p);
             }
         }
+        // The runner's own mounts (`host_shared`), deepest first, before looking for leaks.
+        for p in self.host_mounts.drain(..).rev() {
+            if let Ok(c) = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()) {
+                // SAFETY: umount2 on a NUL-terminated path the runner mounted.
+                unsafe {
+                    libc::umount2(c.as_ptr(), libc::MNT_DETACH);
+                }
+            }
+        }
         let found = leaks::find(&self.marks);
         if !found.is_empty() {
             let cites = if any_created {

@@ -47,6 +47,11 @@ pub struct Options {
     pub wrap_mountns: bool,
     /// Keep each case's directory.
     pub keep: bool,
+    /// Run the base bundle first, and judge nothing else if it fails (off for mutants, which
+    /// break the base bundle on purpose).
+    pub preflight: bool,
+    /// Start no new case once one has failed (the mutants command needs one catch).
+    pub stop_at_first_failure: bool,
 }
 
 /// A runtime ready to be judged.
@@ -81,9 +86,7 @@ pub fn prepare(spec: &str, opts: &Options) -> Result<Subject, Error> {
             (n, p)
         }
     };
-    if !path.is_file() {
-        return Err(Error::NoRuntime(path));
-    }
+    let path = resolve_runtime(&path).ok_or(Error::NoRuntime(path))?;
     let dir = opts.work_dir.join(&name);
     std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
         path: dir.clone(),
@@ -101,7 +104,7 @@ pub fn prepare(spec: &str, opts: &Options) -> Result<Subject, Error> {
     };
     let runtime = Runtime {
         name: name.clone(),
-        path: std::fs::canonicalize(&path).unwrap_or(path.clone()),
+        path,
         timeout: opts.timeout,
         wrap_mountns,
     };
@@ -134,6 +137,26 @@ pub fn prepare(spec: &str, opts: &Options) -> Result<Subject, Error> {
     })
 }
 
+/// The runtime exactly as named: a bare name is looked up in `PATH`, a relative path is made
+/// absolute against the current directory (runtime calls run in the case's directory), and
+/// symlinks are never resolved, because a runtime may choose its behaviour by the name it is
+/// run as (a multi-call binary, crun installed as `krun`, a wrapper kept as a symlink).
+/// `None` when it names no executable file.
+pub fn resolve_runtime(given: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if given.components().count() == 1 && !given.as_os_str().as_encoded_bytes().contains(&b'/') {
+        let search = std::env::var_os("PATH")?;
+        return std::env::split_paths(&search)
+            .map(|dir| dir.join(given))
+            .find(|p| p.is_absolute() && executable(p));
+    }
+    let absolute = std::path::absolute(given).ok()?;
+    executable(&absolute).then_some(absolute)
+}
+
 /// Progress after each case: (done, total, failed so far, the case's result).
 pub type Progress<'a> = &'a (dyn Fn(usize, usize, usize, &CaseResult) + Sync);
 
@@ -147,7 +170,12 @@ pub fn run_suite(
     progress: Progress,
 ) -> RunResult {
     let started = Instant::now();
-    let blocked = preflight(target, catalogue, host, opts);
+    let blocked = if opts.preflight {
+        preflight(target, catalogue, host, opts)
+    } else {
+        None
+    };
+    let stop = std::sync::atomic::AtomicBool::new(false);
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);
@@ -158,8 +186,13 @@ pub fn run_suite(
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(case) = cases.get(i) else { break };
-                if interrupted() {
-                    let mut r = not_judged(case, "not run: interrupted");
+                if interrupted() || stop.load(Ordering::SeqCst) {
+                    let why = if interrupted() {
+                        "not run: interrupted"
+                    } else {
+                        "not run: a case failed already"
+                    };
+                    let mut r = not_judged(case, why);
                     r.status = Status::Skip;
                     if let Ok(mut all) = results.lock() {
                         all[i] = Some(r);
@@ -179,6 +212,9 @@ pub fn run_suite(
                 };
                 if matches!(result.status, Status::Fail | Status::Error) {
                     failed.fetch_add(1, Ordering::SeqCst);
+                }
+                if result.status == Status::Fail && opts.stop_at_first_failure {
+                    stop.store(true, Ordering::SeqCst);
                 }
                 let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                 progress(n, cases.len(), failed.load(Ordering::SeqCst), &result);
@@ -311,6 +347,9 @@ struct Run<'a> {
     checks: Vec<Check>,
     calls: usize,
     marks: Marks,
+    /// Shared mount points the runner made on the host for the case (`host_shared`),
+    /// unmounted before the leak check.
+    host_mounts: Vec<PathBuf>,
 }
 
 impl Ctx<'_> {
@@ -367,7 +406,8 @@ impl Ctx<'_> {
             };
             if older {
                 return Some(format!(
-                    "the runtime is judged on ociVersion {claimed}; this case needs spec {since}"
+                    "{} {claimed}; this case needs spec {since}",
+                    crate::verdict::SKIPPED_FOR_VERSION
                 ));
             }
         }
@@ -443,6 +483,7 @@ impl Ctx<'_> {
             checks: vec![],
             calls: 0,
             marks,
+            host_mounts: vec![],
         })
     }
 }
@@ -458,6 +499,7 @@ pub fn host_facts(wrapped_mountns: bool) -> Host {
         namespaces: observe::namespaces("self"),
         oom_score_adj: observe::own_oom_score_adj(),
         bounding: observe::own_bounding_set(),
+        no_new_privs: observe::own_no_new_privs(),
         wrapped_mountns,
     }
 }
@@ -483,4 +525,39 @@ pub fn probe_self_test(work_dir: &Path) -> Result<(), String> {
                 String::from_utf8_lossy(&out.stderr).trim()
             )
         })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_runtime_is_run_by_the_name_given_symlinks_and_all() {
+        let dir = std::env::temp_dir().join(format!("ocikit-resolve-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let real = dir.join("multi-call");
+        std::fs::write(&real, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let link = dir.join("krun");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_eq!(resolve_runtime(&link), Some(link.clone()));
+        // Relative: made absolute against the current directory, the link still not followed.
+        let cwd = std::env::current_dir().unwrap();
+        let up = "../".repeat(cwd.components().count() - 1);
+        let relative = PathBuf::from(format!(
+            "{up}{}",
+            link.display().to_string().trim_start_matches('/')
+        ));
+        let resolved = resolve_runtime(&relative).unwrap();
+        assert!(resolved.is_absolute());
+        assert_eq!(resolved.file_name(), link.file_name());
+        // A bare name is looked up in PATH.
+        assert!(resolve_runtime(Path::new("sh")).is_some_and(|p| p.is_absolute()));
+        assert_eq!(resolve_runtime(&dir.join("missing")), None);
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(resolve_runtime(&link), None, "not executable");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }

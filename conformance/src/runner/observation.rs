@@ -63,8 +63,15 @@ impl Run<'_> {
             }
         }
         let all_checks = self.case.file.all_checks;
+        let setup = self.case.file.setup.clone();
         let c = self.container(target);
         let pid = c.pid.unwrap_or_default();
+        let proc_cgroup = if pid > 0 {
+            std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
         let outside = Outside {
             pid,
             namespaces: if pid > 0 {
@@ -72,30 +79,38 @@ impl Run<'_> {
             } else {
                 Default::default()
             },
-            cgroup: if pid > 0 {
-                observe::cgroup(pid)
-            } else {
-                vec![]
-            },
+            cgroup: proc_cgroup.lines().map(str::to_string).collect(),
+            cgroup_files: checks::cgroups::read_files(
+                Path::new("/"),
+                &mountinfo,
+                &proc_cgroup,
+                &c.config["linux"]["resources"],
+            ),
+            host_mounts: vec![],
         };
         c.report = Some(report.clone());
         let config = c.config.clone();
-        let scope = Scope::of_fragment(&c.fragment, all_checks);
+        let scope = Scope {
+            setup,
+            ..Scope::of_fragment(&c.fragment, all_checks)
+        };
         let input = checks::Input {
-            scope: &scope,
+            field: "",
             config: &config,
             report: &report,
             outside: &outside,
             host: self.ctx.host,
             refs: self.ctx.refs,
         };
-        self.checks.extend(checks::run(&input));
+        self.checks.extend(checks::run(&input, &scope));
     }
 
     /// The case's `[expect]` table, against the main container's report.
     pub(super) fn explicit_expectations(&mut self) {
         let e = &self.case.file.expect;
         let nothing = e.writes.is_empty()
+            && e.actions.is_empty()
+            && e.syscalls.is_empty()
             && e.stats.is_empty()
             && e.env.is_empty()
             && e.mounts.is_empty()
@@ -123,6 +138,28 @@ impl Run<'_> {
                 &ids,
                 want,
                 r.writes.get(p),
+            );
+        }
+        for (step, want) in &e.actions {
+            out_cmp(
+                &mut self.checks,
+                step.clone(),
+                &ids,
+                want,
+                r.actions.get(step),
+            );
+        }
+        for (key, want) in &e.syscalls {
+            let seen = r.syscalls.get(key).map(|v| match want.strip_suffix(':') {
+                Some(prefix) if v.starts_with(want.as_str()) => prefix.to_string() + ":",
+                _ => v.clone(),
+            });
+            out_cmp(
+                &mut self.checks,
+                format!("syscall {key}"),
+                &ids,
+                want,
+                seen.as_ref(),
             );
         }
         for (p, want) in &e.stats {

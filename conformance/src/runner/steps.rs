@@ -12,6 +12,9 @@ impl Run<'_> {
     /// (runtime.md "Create": it MAY validate): later steps expecting an error count as passed
     /// (the error came at create), steps expecting success are not judged.
     pub(super) fn steps(&mut self) {
+        if !self.share_on_host() {
+            return;
+        }
         let steps = self.case.steps.clone();
         let mut refused_at_create = false;
         for (i, step) in steps.iter().enumerate() {
@@ -51,6 +54,29 @@ impl Run<'_> {
             }
         }
         self.explicit_expectations();
+    }
+
+    /// `host_shared`: each path made a mount point of its own (a bind onto itself) and shared,
+    /// in the runner's mount namespace. False (with an error check) when that fails.
+    fn share_on_host(&mut self) -> bool {
+        for rel in self.case.file.host_shared.clone() {
+            let path = self.dir.join(&rel);
+            let done = std::fs::create_dir_all(&path).and_then(|()| bind_shared(&path));
+            match done {
+                Ok(()) => self.host_mounts.push(path),
+                Err(e) => {
+                    self.checks.push(Check::with(
+                        format!("make {rel} a shared mount on the host"),
+                        Status::Error,
+                        vec![],
+                        "",
+                        e.to_string(),
+                    ));
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     pub(super) fn outcome(
@@ -121,6 +147,7 @@ impl Run<'_> {
                 }
             }
             Op::Wait => self.wait(n, step),
+            Op::Features => self.features(n, step),
             Op::Observe => self.observe(n, &step.id),
             Op::Edit => self.edit_config(n, &step.id),
             Op::File => {
@@ -139,6 +166,106 @@ impl Run<'_> {
                 ));
             }
         }
+    }
+
+    /// `features`: the output against `schema/features-schema.json`, ociVersionMin <=
+    /// ociVersionMax, and no top-level or `linux` property the spec does not define.
+    pub(super) fn features(&mut self, n: usize, step: &Step) {
+        let Some(call) = self.call(&["features"]) else {
+            return;
+        };
+        let ids = if step.requirements.is_empty() {
+            self.case.file.requirements.clone()
+        } else {
+            step.requirements.clone()
+        };
+        let value: Value = match serde_json::from_str(&call.stdout) {
+            Ok(v) if call.ok() => v,
+            _ => {
+                self.checks.push(Check::with(
+                    format!("step {n}: features prints JSON"),
+                    Status::Fail,
+                    ids,
+                    "a JSON object",
+                    call.summary(),
+                ));
+                return;
+            }
+        };
+        let violations = runtime_spec::validate(runtime_spec::Schema::Features, &value)
+            .err()
+            .unwrap_or_default();
+        self.checks.push(Check::with(
+            "features validates against schema/features-schema.json",
+            if violations.is_empty() {
+                Status::Pass
+            } else {
+                Status::Fail
+            },
+            ids.clone(),
+            "no violation",
+            violations.join("; "),
+        ));
+        let (min, max) = (
+            value["ociVersionMin"].as_str(),
+            value["ociVersionMax"].as_str(),
+        );
+        let ordered = match (min.and_then(parse_version), max.and_then(parse_version)) {
+            (Some(a), Some(b)) => a <= b,
+            _ => false,
+        };
+        self.checks.push(Check::with(
+            "features: ociVersionMax is not less than ociVersionMin",
+            if ordered { Status::Pass } else { Status::Fail },
+            ids.clone(),
+            "min <= max",
+            format!("{min:?} .. {max:?}"),
+        ));
+        const TOP: [&str; 6] = [
+            "ociVersionMin",
+            "ociVersionMax",
+            "hooks",
+            "mountOptions",
+            "annotations",
+            "potentiallyUnsafeConfigAnnotations",
+        ];
+        const LINUX: [&str; 9] = [
+            "namespaces",
+            "capabilities",
+            "cgroup",
+            "seccomp",
+            "apparmor",
+            "selinux",
+            "intelRdt",
+            "mountExtensions",
+            "netDevices",
+        ];
+        let mut unknown: Vec<String> = value
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| !TOP.contains(&k.as_str()) && k.as_str() != "linux")
+            .map(|(k, _)| k.clone())
+            .collect();
+        unknown.extend(
+            value["linux"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| !LINUX.contains(&k.as_str()) && k.as_str() != "memoryPolicy")
+                .map(|(k, _)| format!("linux.{k}")),
+        );
+        self.checks.push(Check::with(
+            "features: only properties the spec defines",
+            if unknown.is_empty() {
+                Status::Pass
+            } else {
+                Status::Fail
+            },
+            ids,
+            "none other",
+            unknown.join(", "),
+        ));
     }
 
     /// Rewrites config.json after create: another program, another environment.
@@ -368,4 +495,37 @@ impl Run<'_> {
             _ => {}
         }
     }
+}
+
+/// `mount --bind P P && mount --make-shared P`.
+fn bind_shared(path: &Path) -> std::io::Result<()> {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: mount(2) on a NUL-terminated path we made, no data.
+    let rc = unsafe {
+        libc::mount(
+            c.as_ptr(),
+            c.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND,
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: as above; only the propagation type changes.
+    let rc = unsafe {
+        libc::mount(
+            std::ptr::null(),
+            c.as_ptr(),
+            std::ptr::null(),
+            libc::MS_SHARED,
+            std::ptr::null(),
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }

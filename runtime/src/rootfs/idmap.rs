@@ -122,6 +122,7 @@ pub fn idmapped_tree(
     let attrs = MountAttrs {
         set: attr::IDMAP,
         clear: 0,
+        propagation: 0,
         userns: Some(userns.as_fd()),
     };
     mount_setattr(tree.as_fd(), plan.kind == Idmap::Recursive, attrs)

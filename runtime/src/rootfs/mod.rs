@@ -279,6 +279,13 @@ pub fn pivot(spec: &Spec, rootfs: &Path, opts: &RootfsOptions) -> Result<(), Roo
     pivot::enter(&rootfs, opts.no_pivot)?;
     if let Some(flags) = propagation {
         pivot::apply_root_propagation(flags)?;
+        // A recursive root propagation went over every mount: each gets its own back.
+        if flags.contains(MsFlags::MS_REC) {
+            let root = Root::open(Path::new("/"))?;
+            for m in spec.mounts().iter().flatten() {
+                mount::reapply_propagation(&root, m)?;
+            }
+        }
     }
     Ok(())
 }

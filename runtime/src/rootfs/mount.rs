@@ -346,14 +346,8 @@ fn after_mount(root: &Root, destination: &Path, opts: &MountOptions) -> Result<(
     }
     let mounted = reopen(root, destination)?;
     for &propagation in &opts.propagation {
-        mount(
-            None::<&str>,
-            &fd_path(mounted.as_fd()),
-            None,
-            propagation,
-            None,
-        )
-        .map_err(RootfsError::sys("set propagation of", destination))?;
+        set_propagation(mounted.as_fd(), propagation)
+            .map_err(RootfsError::sys("set propagation of", destination))?;
     }
     if !opts.recursive_attrs.is_empty() {
         mount_setattr(mounted.as_fd(), true, opts.recursive_attrs.into())
@@ -395,6 +389,8 @@ struct MountAttr {
 pub struct MountAttrs<'a> {
     pub set: u64,
     pub clear: u64,
+    /// One of MS_SHARED, MS_SLAVE, MS_PRIVATE, MS_UNBINDABLE, or 0 to leave it.
+    pub propagation: u64,
     pub userns: Option<BorrowedFd<'a>>,
 }
 
@@ -403,9 +399,41 @@ impl From<RecursiveAttrs> for MountAttrs<'_> {
         Self {
             set: a.set,
             clear: a.clear,
+            propagation: 0,
             userns: None,
         }
     }
+}
+
+/// A mount's propagation (MS_SHARED, MS_SLAVE, MS_PRIVATE or MS_UNBINDABLE; with MS_REC for
+/// every mount below it too), by fd: no path is looked up (mount_setattr(2) `propagation`).
+pub fn set_propagation(fd: BorrowedFd<'_>, flags: MsFlags) -> Result<(), Errno> {
+    let kind = flags & !MsFlags::MS_REC;
+    mount_setattr(
+        fd,
+        flags.contains(MsFlags::MS_REC),
+        MountAttrs {
+            propagation: kind.bits(),
+            ..Default::default()
+        },
+    )
+}
+
+/// The propagation options of a `mounts` entry applied again on its destination in the new
+/// root: after `linux.rootfsPropagation` was laid recursively over everything (config.md: a
+/// mount's own option is what it asked for; runc sets the root's before the mounts).
+pub fn reapply_propagation(root: &Root, m: &Mount) -> Result<(), RootfsError> {
+    let opts = options::parse(m.options().as_deref().unwrap_or_default());
+    if opts.propagation.is_empty() {
+        return Ok(());
+    }
+    let destination = m.destination();
+    let mounted = reopen(root, destination)?;
+    for &propagation in &opts.propagation {
+        set_propagation(mounted.as_fd(), propagation)
+            .map_err(RootfsError::sys("set propagation of", destination))?;
+    }
+    Ok(())
 }
 
 /// mount_setattr(2) on the mount `fd` refers to (and, with `recursive`, every mount below it).
@@ -417,7 +445,7 @@ pub fn mount_setattr(
     let attr = MountAttr {
         attr_set: attrs.set,
         attr_clr: attrs.clear,
-        propagation: 0,
+        propagation: attrs.propagation,
         userns_fd: attrs.userns.map_or(0, |fd| fd.as_raw_fd() as u64),
     };
     let mut flags = libc::AT_EMPTY_PATH;

@@ -59,7 +59,10 @@ pub fn prepare_root(rootfs: &Path, requested: Option<MsFlags>) -> Result<(), Roo
     // The mount the rootfs is on (the rootfs itself when it is a mount point, as containerd's
     // overlay is) must not be shared, or the bind below would propagate to the host and
     // pivot_root would refuse (pivot_root(2): EINVAL if the parent mount of new_root is shared).
-    if let Some(parent) = mount_point_of(rootfs) {
+    // Only needed where it is shared: made private under a `slave` request, the rootfs would
+    // lose the master that `slave` means to keep (it receives the host's mounts).
+    let shared = host_side.contains(MsFlags::MS_SHARED);
+    if let Some(parent) = mount_point_of(rootfs).filter(|_| shared) {
         mount(None::<&str>, &parent, None, MsFlags::MS_PRIVATE, None)
             .map_err(RootfsError::sys("make private", &parent))?;
     }

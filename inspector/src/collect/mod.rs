@@ -80,6 +80,11 @@ impl Collector {
         self.watch_all = all;
     }
 
+    /// How the passes so far came by their pids (for the benchmark).
+    pub fn how_listed(&self) -> proc::HowListed {
+        self.proc.how
+    }
+
     pub fn roots(&self) -> &Roots {
         &self.roots
     }
@@ -145,12 +150,18 @@ fn watched(
     for c in containers {
         pids.extend(&c.pids);
     }
-    pids.extend(
-        processes
-            .iter()
-            .filter(|p| p.namespaces.iter().any(|(k, i)| host_ns.get(k) != Some(i)))
-            .map(|p| p.pid),
-    );
+    // Processes in the same namespaces share one copy of the set (collect::proc): decide
+    // once per copy.
+    let mut outside: HashMap<*const crate::model::NsSet, bool> = HashMap::new();
+    for p in processes {
+        let set = &p.namespaces;
+        let out = *outside
+            .entry(std::sync::Arc::as_ptr(set))
+            .or_insert_with(|| set.iter().any(|(k, i)| host_ns.get(k) != Some(i)));
+        if out {
+            pids.insert(p.pid);
+        }
+    }
     pids
 }
 

@@ -8,6 +8,10 @@ use crate::model::{Process, Shim, ShimKind};
 /// The shim this process is, if it is one.
 pub fn recognise(p: &Process) -> Option<Shim> {
     let argv0 = p.cmdline.first()?;
+    // Run for every process of every refresh: most are told apart by the end of argv0.
+    if !(argv0.ends_with("conmon") || argv0.contains("containerd-shim")) {
+        return None;
+    }
     let name = argv0.rsplit('/').next().unwrap_or(argv0);
     let kind = if name == "conmon" {
         ShimKind::Conmon

@@ -121,6 +121,9 @@ impl NsKind {
     }
 }
 
+/// A process's namespace inodes by kind.
+pub type NsSet = BTreeMap<NsKind, u64>;
+
 /// Real, effective, saved and filesystem ids (the Uid:/Gid: lines of /proc/PID/status).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ids {

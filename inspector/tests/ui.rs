@@ -14,6 +14,9 @@ use ratatui::Terminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The time the screens are drawn at, seconds since the epoch.
+const NOW: u64 = 1_796_300_000;
+
 fn app(scenario: &str) -> App {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../fixtures/recorded")
@@ -30,6 +33,8 @@ fn app(scenario: &str) -> App {
             c.state_dir = Some(d[d.find("/state/").unwrap_or(0)..].to_string());
         }
     }
+    // A fixed "now" (a few days after these trees were recorded), so that ages are too.
+    s.host.taken_at = NOW;
     let mut app = App::new(Duration::from_secs(1));
     app.update(Msg::Snapshot(Ok(Box::new(s)), Duration::from_millis(3)));
     app

@@ -2,7 +2,9 @@
 //! line, and the help on top when asked for.
 
 mod cgroups;
+mod columns;
 mod detail;
+mod dialog;
 mod help;
 mod namespaces;
 mod status;
@@ -36,7 +38,10 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     }
     status::footer(frame, footer, app);
     if app.help {
-        help::draw(frame, frame.area());
+        help::draw(frame, frame.area(), app);
+    }
+    if let Some(d) = &app.dialog {
+        dialog::draw(frame, frame.area(), d);
     }
 }
 

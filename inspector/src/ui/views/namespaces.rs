@@ -1,5 +1,6 @@
 //! The namespaces view: the container × namespace-kind matrix (which they share with each
-//! other and with the host), the lsns-like list, and the members of the selected namespace.
+//! other and with the host), the lsns-like list (each namespace's containers, and the process longest in it as its
+//! representative), and the members of the selected namespace.
 
 use super::visible;
 use crate::dump::share_text;
@@ -78,9 +79,10 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &mut App) {
         Constraint::Length(7),
         Constraint::Length(7),
         Constraint::Length(7),
+        Constraint::Length(16),
         Constraint::Min(10),
     ];
-    let header = Row::new(["NS", "TYPE", "NPROCS", "PID", "COMMAND"])
+    let header = Row::new(["NS", "TYPE", "NPROCS", "PID", "CONTAINER", "COMMAND"])
         .style(Style::default().add_modifier(Modifier::BOLD));
     frame.render_widget(Table::new([header], widths), Rect { height: 1, ..inner });
     let selected = app.selected[1];
@@ -96,6 +98,7 @@ fn draw_list(frame: &mut Frame, area: Rect, app: &mut App) {
                 n.kind.name().to_string(),
                 n.members.to_string(),
                 n.owner_pid.to_string(),
+                crate::dump::namespace_containers(s, &n.containers),
                 s.process(n.owner_pid).map_or("?".into(), |p| p.command())
                     + if n.host { "  (host)" } else { "" },
             ]);

@@ -34,7 +34,7 @@ pub fn text(s: &Snapshot, show_host: bool) -> String {
 
     let _ = writeln!(
         out,
-        "\n{:<29} {:<14} {:<10} {:<20} {:<8} {:<8} {:<8} CGROUP",
+        "\n{:<29} {:<16} {:<10} {:<28} {:<8} {:<8} {:<8} CGROUP",
         "CONTAINER", "ID", "ENGINE", "POD", "STATUS", "PID", "SHIM"
     );
     for c in &s.containers {
@@ -55,7 +55,7 @@ pub fn text(s: &Snapshot, show_host: bool) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{:<29} {:<14} {:<10} {:<20} {:<8} {:<8} {:<8} {}",
+            "{:<29} {:<16} {:<10} {:<28} {:<8} {:<8} {:<8} {}",
             format::container_name_short(c),
             format::short_id(&c.id),
             c.engine.as_deref().unwrap_or("-"),
@@ -200,6 +200,7 @@ pub fn share_text(s: &Snapshot, cell: &Share) -> String {
         Share::Host => "host".into(),
         Share::Own => "own".into(),
         Share::Unknown => "?".into(),
+        Share::InVm => "in VM".into(),
         Share::With(others) => {
             let first = &s.containers[others[0]];
             let first = first

@@ -78,9 +78,10 @@ pub fn shim_label(sh: &Shim) -> String {
     out
 }
 
-/// Ids longer than 16 characters (podman, kubernetes) cut to 12 like docker ps.
+/// Generated ids (docker's, podman's, CRI's: 64 hex digits) cut to 12 like docker ps; ids a
+/// person chose are not cut, or two would read the same.
 pub fn short_id(id: &str) -> &str {
-    if id.len() > 16 && id.is_char_boundary(12) {
+    if id.len() > 16 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
         &id[..12]
     } else {
         id
@@ -221,9 +222,12 @@ pub fn shim_command(p: &crate::model::Process) -> String {
     let mut out = prog;
     let mut args = p.cmdline.iter().skip(1);
     while let Some(a) = args.next() {
-        if matches!(a.as_str(), "-namespace" | "-id" | "-c" | "-n" | "--name") {
+        // Ids are cut like docker ps does; names are not.
+        let cut = matches!(a.as_str(), "-id" | "-c");
+        if cut || matches!(a.as_str(), "-namespace" | "-n" | "--name") {
             if let Some(v) = args.next() {
-                out.push_str(&format!(" {a} {}", short_id(v)));
+                let v = if cut { short_id(v) } else { v };
+                out.push_str(&format!(" {a} {v}"));
             }
         }
     }
@@ -241,6 +245,13 @@ mod tests {
         assert_eq!(ago(1000, 0), "16m");
         assert_eq!(ago(100_000, 0), "27h");
         assert_eq!(ago(0, 5), "0s");
+    }
+
+    #[test]
+    fn only_generated_ids_are_cut() {
+        let hex = "3f99075e836aff1a1d3382885c588b683e8a4fe4177a1b62dede97c3f66de771";
+        assert_eq!(short_id(hex), "3f99075e836a");
+        assert_eq!(short_id("ocitop-runc-paused"), "ocitop-runc-paused");
     }
 
     #[test]

@@ -82,6 +82,8 @@ pub enum Share {
     With(Vec<usize>),
     /// Not readable (or the container has no live init).
     Unknown,
+    /// The container runs in a VM: its namespaces are the guest kernel's.
+    InVm,
 }
 
 /// For each container (by index), how it holds each kind of namespace, in [`NsKind::ALL`] order.
@@ -98,6 +100,7 @@ pub fn matrix(s: &Snapshot) -> Vec<[Share; 8]> {
         .enumerate()
         .map(|(i, c)| {
             NsKind::ALL.map(|k| match c.namespaces.get(&k) {
+                None if c.in_vm => Share::InVm,
                 None => Share::Unknown,
                 Some(ino) if host.get(&k) == Some(ino) => Share::Host,
                 Some(&ino) => {

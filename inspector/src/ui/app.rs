@@ -604,11 +604,13 @@ impl App {
         }
     }
 
-    /// Keeps the selected row of the current view on screen, for a list `height` rows high.
-    pub fn scroll_into_view(&mut self, height: usize) {
+    /// Keeps the selected row of the current view on screen, for a list `height` rows high
+    /// of `rows` rows, with no empty space below the last while rows above are hidden.
+    pub fn scroll_into_view(&mut self, height: usize, rows: usize) {
         let t = self.tab.index();
         let sel = self.selected[t];
         let off = &mut self.offset[t];
+        *off = (*off).min(rows.saturating_sub(height));
         if sel < *off {
             *off = sel;
         } else if height > 0 && sel >= *off + height {

@@ -14,29 +14,33 @@ use ratatui::Frame;
 /// The last (the path) takes the rest; on a narrow terminal CPU goes first, then PIDS,
 /// then PROCS, and a bar is drawn only inside its own column.
 const COLUMNS: [Column; 5] = [
-    Column::fixed("PROCS", 5, 3),
+    Column::fixed("PROCS", 5, 30),
     Column {
         title: "MEMORY",
         width: 22,
         min: 13,
-        drop_order: 1,
+        shrink_order: 45,
+        drop_order: 10,
     },
     Column {
         title: "PIDS",
         width: 16,
         min: 11,
-        drop_order: 2,
+        shrink_order: 45,
+        drop_order: 20,
     },
     Column {
         title: "CPU",
         width: 16,
         min: 6,
-        drop_order: 4,
+        shrink_order: 50,
+        drop_order: 40,
     },
     Column {
         title: "CGROUP",
         width: 24,
-        min: 12,
+        min: 20,
+        shrink_order: 0,
         drop_order: 0,
     },
 ];
@@ -63,9 +67,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         height: inner.height.saturating_sub(1),
         ..inner
     };
-    let (offset, height) = visible(app, list);
     let Some(s) = &app.snapshot else { return };
     let rows = cgtree::rows(s, app.show_empty_cgroups, app.filter_text());
+    let (offset, height) = visible(app, list, rows.len());
+    let Some(s) = &app.snapshot else { return };
     let elapsed_us = match (&app.previous, app.received) {
         (Some((_, at)), Some(now)) => now.duration_since(*at).as_micros() as u64,
         _ => 0,

@@ -306,7 +306,7 @@ fn pod_lines(s: &Snapshot, p: &crate::model::Pod) -> Vec<Line<'static>> {
     if let Some(vm) = &p.vm {
         lines.push(section("VM sandbox"));
         lines.push(kv(
-            "hypervisor",
+            "VM",
             format!(
                 "{} pid {}",
                 vm.hypervisor.as_deref().unwrap_or("?"),
@@ -322,12 +322,8 @@ fn pod_lines(s: &Snapshot, p: &crate::model::Pod) -> Vec<Line<'static>> {
             continue;
         };
         let role = if c.sandbox { " (sandbox)" } else { "" };
-        lines.push(Line::from(format!(
-            "{:<8} {}{role}  {}",
-            c.status.as_str(),
-            c.display_name(),
-            format::short_id(&c.id)
-        )));
+        let name = c.name.as_deref().unwrap_or_else(|| format::short_id(&c.id));
+        lines.push(Line::from(format!("{:<8} {name}{role}", c.status.as_str())));
     }
     lines
 }

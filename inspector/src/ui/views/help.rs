@@ -35,7 +35,12 @@ pub fn draw(frame: &mut Frame, screen: Rect, app: &mut App) {
     let rows = KEYS[first..last]
         .iter()
         .map(|b| Row::new(vec![keys_text(b), b.help.to_string()]));
-    let table = Table::new(rows, [Constraint::Length(14), Constraint::Min(10)]).block(
+    let keys_width = KEYS
+        .iter()
+        .map(|b| keys_text(b).chars().count() as u16)
+        .max()
+        .unwrap_or(8);
+    let table = Table::new(rows, [Constraint::Length(keys_width), Constraint::Min(10)]).block(
         Block::default()
             .borders(Borders::ALL)
             .title(title)

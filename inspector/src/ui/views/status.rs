@@ -33,7 +33,8 @@ pub fn header(frame: &mut Frame, area: Rect, app: &App) {
         let pods = if s.pods.is_empty() {
             String::new()
         } else {
-            format!(", {} pods", s.pods.len())
+            let n = s.pods.len();
+            format!(", {n} pod{}", if n == 1 { "" } else { "s" })
         };
         let paused = s
             .containers

@@ -36,7 +36,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
         height: inner.height.saturating_sub(1),
         ..inner
     };
-    let (offset, height) = visible(app, list);
+    let (offset, height) = visible(app, list, rows.len());
     let Some(s) = app.snapshot.as_ref() else {
         return;
     };
@@ -59,21 +59,25 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
             title
         }
     };
+    // Giving way on a narrow terminal: the state letter first, then memory, then the
+    // container column shrinks, then CPU goes, then the container column; the pid never.
     let cols = [
         Column::fixed(mark(SortBy::Pid, "PID", "PID▲"), pid_width.max(4), 0),
-        Column::fixed("S", 1, 5),
-        Column::fixed(mark(SortBy::Cpu, "CPU%", "CPU%▼"), 5, 3),
-        Column::fixed(mark(SortBy::Memory, "RSS", "RSS▼"), 6, 4),
+        Column::fixed("S", 1, 50),
+        Column::fixed(mark(SortBy::Cpu, "CPU%", "CPU%▼"), 5, 30),
+        Column::fixed(mark(SortBy::Memory, "RSS", "RSS▼"), 6, 40),
         Column {
             title: "CONTAINER",
             width: 18,
             min: 8,
-            drop_order: 2,
+            shrink_order: 35,
+            drop_order: 20,
         },
         Column {
             title: "COMMAND",
-            width: 20,
-            min: 12,
+            width: 28,
+            min: 28,
+            shrink_order: 0,
             drop_order: 0,
         },
     ];
@@ -129,15 +133,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                 } else {
                     Style::default()
                 };
+                // The container a shim is named after (a CRI shim: the pod's sandbox).
                 let held = shim.and_then(|sh| {
                     s.containers
                         .iter()
-                        .find(|c| c.shim_pid == Some(pid))
-                        .or_else(|| {
-                            s.containers
-                                .iter()
-                                .find(|c| sh.id.as_deref() == Some(&c.id))
-                        })
+                        .find(|c| sh.id.as_deref() == Some(c.id.as_str()))
+                        .or_else(|| s.containers.iter().find(|c| c.shim_pid == Some(pid)))
                 });
                 let cname = match (container, held) {
                     (Some(c), _) => short_name(c),
@@ -185,10 +186,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App) {
                         String::new(),
                         String::new(),
                         String::new(),
-                        format!(
-                            "pod {}",
-                            pod.name.as_deref().unwrap_or(format::short_id(&pod.id))
-                        ),
+                        String::new(),
                         format!("{}{fold}{}", r.prefix, format::pod_line(pod)),
                     ],
                     Style::default()

@@ -1,6 +1,12 @@
 //! The `config.json` that `ocirun spec` writes: runc's default (a shell in a read-only rootfs
 //! with a minimal capability set), or with `--rootless` its variant in a user namespace
 //! mapping the caller's ids to root.
+//!
+//! One difference from runc 1.1's: no `ambient` set. runc's lists ambient capabilities that
+//! are not inheritable, which capabilities(7) never grants (an ambient capability must be
+//! permitted and inheritable), so the default config would ask for what it cannot get and
+//! every run would warn (config.md "Linux Process" wants a warning for that); for the root
+//! user of the default config ambient capabilities change nothing anyway.
 
 use serde_json::{json, Value};
 
@@ -19,7 +25,7 @@ pub fn default_spec(rootless: Option<(u32, u32)>) -> Value {
             ],
             "cwd": "/",
             "capabilities": {
-                "bounding": caps, "effective": caps, "permitted": caps, "ambient": caps
+                "bounding": caps, "effective": caps, "permitted": caps
             },
             "rlimits": [{ "type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024 }],
             "noNewPrivileges": true

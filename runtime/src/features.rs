@@ -20,29 +20,26 @@ pub fn features() -> Value {
             "cgroup": { "v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": false },
             "seccomp": {
                 "enabled": true,
-                "actions": [
-                    "SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-                    "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"
-                ],
-                "operators": [
-                    "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
-                    "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"
-                ],
-                "archs": ["SCMP_ARCH_X86_64"],
-                "knownFlags": [
-                    "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-                    "SECCOMP_FILTER_FLAG_LOG"
-                ],
-                "supportedFlags": [
-                    "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-                    "SECCOMP_FILTER_FLAG_LOG"
-                ]
+                "actions": crate::seccomp::ACTIONS,
+                "operators": crate::seccomp::OPERATORS,
+                "archs": crate::seccomp::ARCHS,
+                "knownFlags": crate::seccomp::FLAGS,
+                // All four are in this kernel's seccomp(2) since 5.19 (WAIT_KILLABLE_RECV).
+                "supportedFlags": crate::seccomp::FLAGS
             },
             "apparmor": { "enabled": false },
             "selinux": { "enabled": false },
             "intelRdt": { "enabled": false },
-            "mountExtensions": { "idmap": { "enabled": false } },
-            "netDevices": { "enabled": false }
+            "memoryPolicy": {
+                "modes": [
+                    "MPOL_DEFAULT", "MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_WEIGHTED_INTERLEAVE",
+                    "MPOL_PREFERRED", "MPOL_PREFERRED_MANY", "MPOL_LOCAL"
+                ],
+                "flags": ["MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"]
+            },
+            // Id-mapped mounts (`uidMappings`/`gidMappings` of a mount): rootfs/idmap.rs.
+            "mountExtensions": { "idmap": { "enabled": true } },
+            "netDevices": { "enabled": true }
         },
         "annotations": {
             "io.github.ocikit.ocirun.version": env!("CARGO_PKG_VERSION")

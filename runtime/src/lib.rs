@@ -13,12 +13,15 @@ pub mod hooks;
 pub mod id;
 pub mod logging;
 pub mod namespaces;
+pub mod netdev;
 pub mod process;
 pub mod rootfs;
+pub mod sealed_exe;
 pub mod seccomp;
 pub mod signal;
 pub mod spec;
 pub mod state;
+pub mod sysctl;
 pub mod timefmt;
 
 /// The version of the OCI runtime spec this runtime implements (runtime.md "State":

@@ -90,10 +90,32 @@ pub fn error(msg: &str) {
 }
 
 /// runtime.md "Warnings": to the `--log` file, or stderr without one; then carry on.
+///
+/// Without a log file they go to stderr, but held back until [`flush_warnings`]: a command
+/// that fails prints its error first (main flushes after it), so the line a user needs is
+/// never the second one behind a routine warning.
 pub fn warn(msg: &str) {
     match LOGGER.get() {
         Some(Logger { file: Some(_), .. }) => to_file(Level::Warn, msg),
-        _ => eprintln!("ocirun: warning: {msg}"),
+        _ => match HELD.lock() {
+            Ok(mut held) => held.push(msg.to_string()),
+            Err(_) => eprintln!("ocirun: warning: {msg}"),
+        },
+    }
+}
+
+/// Warnings waiting for stderr (see [`warn`]).
+static HELD: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Writes the held warnings to stderr: after the error of a failed command, at the end of a
+/// successful one, and by `run` and `exec` once the process is started, before its output.
+pub fn flush_warnings() {
+    let held = match HELD.lock() {
+        Ok(mut held) => std::mem::take(&mut *held),
+        Err(_) => return,
+    };
+    for msg in held {
+        eprintln!("ocirun: warning: {msg}");
     }
 }
 

@@ -16,5 +16,6 @@ fn main() {
             1
         }
     };
+    ocirun::logging::flush_warnings();
     std::process::exit(code);
 }

@@ -95,7 +95,7 @@ fn ns_type(fd: &OwnedFd) -> Result<i32, i32> {
     }
 }
 
-fn open(path: &Path) -> Result<OwnedFd, NamespaceError> {
+pub(crate) fn open(path: &Path) -> Result<OwnedFd, NamespaceError> {
     std::fs::File::open(path)
         .map(OwnedFd::from)
         .map_err(|e| NamespaceError::Open {
@@ -242,4 +242,16 @@ fn write_file(file: &str, text: &str) -> Result<(), NamespaceError> {
         file: file.to_string(),
         reason: crate::errno_text(&e),
     })
+}
+
+/// Whether the namespace at `path` is the one the runtime itself is in.
+pub fn is_runtimes_own(typ: LinuxNamespaceType, path: &Path) -> bool {
+    let ours = Path::new("/proc/self/ns").join(proc_name(typ));
+    match (std::fs::metadata(path), std::fs::metadata(ours)) {
+        (Ok(a), Ok(b)) => {
+            use std::os::unix::fs::MetadataExt;
+            a.dev() == b.dev() && a.ino() == b.ino()
+        }
+        _ => false,
+    }
 }

@@ -132,10 +132,31 @@ pub fn parse_with_warnings(bytes: &[u8], warn: &mut dyn FnMut(String)) -> Result
         serde_json::from_slice(bytes).map_err(|e| FieldError::new(".", e.to_string()))?;
     check_required(&value)?;
     drop_unknown_capabilities(&mut value, warn);
+    if let Some(process) = value.get_mut("process") {
+        scheduler_flags_as_oci_spec_reads_them(process);
+    }
     serde_path_to_error::deserialize::<_, Spec>(&value).map_err(|e| {
         let path = e.path().to_string();
         FieldError::new(path, e.into_inner().to_string())
     })
+}
+
+/// config.md "Scheduler" spells two flags `SCHED_FLAG_RESET_ON_FORK` and
+/// `SCHED_FLAG_DL_OVERRUN`; oci-spec 0.10 reads them as `SCHED_RESET_ON_FORK` and
+/// `SCHED_FLAG_D_L_OVERRUN` (and writes them so in the state), so a `process` document is
+/// brought to its spelling before the typed pass. Both spellings are accepted.
+pub fn scheduler_flags_as_oci_spec_reads_them(process: &mut Value) {
+    let Some(Value::Array(flags)) = process.pointer_mut("/scheduler/flags") else {
+        return;
+    };
+    for f in flags.iter_mut() {
+        let renamed = match f.as_str() {
+            Some("SCHED_FLAG_RESET_ON_FORK") => "SCHED_RESET_ON_FORK",
+            Some("SCHED_FLAG_DL_OVERRUN") => "SCHED_FLAG_D_L_OVERRUN",
+            _ => continue,
+        };
+        *f = Value::from(renamed);
+    }
 }
 
 /// config.md "Linux Process": a capability that cannot be mapped to the kernel MUST be logged
@@ -285,6 +306,8 @@ fn check(spec: &Spec) -> Result<(), FieldError> {
     if let Some(process) = spec.process() {
         check_process(process)?;
     }
+    crate::process::attributes::check(spec.process().as_ref(), spec.linux().as_ref())
+        .map_err(|(field, why)| FieldError::new(field, why))?;
     // config.md "Mounts": a relative destination is deprecated but MUST be taken as relative
     // to "/" (the rootfs code does); only warn.
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
@@ -371,17 +394,6 @@ fn check_process(process: &oci_spec::runtime::Process) -> Result<(), FieldError>
             "selinux is not supported",
         ));
     }
-    let unsupported = [
-        ("process.scheduler", process.scheduler().is_some()),
-        ("process.ioPriority", process.io_priority().is_some()),
-        (
-            "process.execCPUAffinity",
-            process.exec_cpu_affinity().is_some(),
-        ),
-    ];
-    if let Some((field, _)) = unsupported.iter().find(|(_, set)| *set) {
-        return Err(FieldError::new(*field, "not supported by ocirun"));
-    }
     Ok(())
 }
 
@@ -438,6 +450,35 @@ fn check_linux(spec: &Spec) -> Result<(), FieldError> {
             "setting the domainname needs a uts namespace",
         ));
     }
+    if let Some(devices) = linux.net_devices().as_ref().filter(|d| !d.is_empty()) {
+        crate::netdev::plan(devices).map_err(|(field, why)| FieldError::new(field, why))?;
+        // Moved "to the container namespace": one of its own, never the runtime's.
+        match namespaces
+            .iter()
+            .find(|n| n.typ() == LinuxNamespaceType::Network)
+        {
+            None => {
+                return Err(FieldError::new(
+                    "linux.netDevices",
+                    "needs a network namespace in linux.namespaces",
+                ))
+            }
+            Some(ns) => {
+                if let Some(path) = ns.path() {
+                    if crate::namespaces::is_runtimes_own(LinuxNamespaceType::Network, path) {
+                        return Err(FieldError::new(
+                            "linux.netDevices",
+                            format!("the network namespace {} is the host's", path.display()),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(sysctl) = linux.sysctl() {
+        crate::sysctl::check(sysctl, namespaces)
+            .map_err(|(key, why)| FieldError::new(format!("linux.sysctl.{key}"), why))?;
+    }
     if let Some(offsets) = linux.time_offsets() {
         let new_time = namespaces
             .iter()
@@ -460,12 +501,6 @@ fn check_linux(spec: &Spec) -> Result<(), FieldError> {
     // config.md "Valid values": unsupported values MUST be an error, never silently ignored.
     let unsupported = [
         ("linux.intelRdt", linux.intel_rdt().is_some()),
-        ("linux.memoryPolicy", linux.memory_policy().is_some()),
-        ("linux.personality", linux.personality().is_some()),
-        (
-            "linux.netDevices",
-            linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()),
-        ),
         (
             "linux.mountLabel",
             linux

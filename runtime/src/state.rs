@@ -93,6 +93,15 @@ pub struct State {
     /// the container's cgroup was set to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<oci_spec::runtime::LinuxResources>,
+    /// `linux.personality` and `linux.memoryPolicy` at create: container-wide, so `exec`
+    /// gives its processes the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personality: Option<oci_spec::runtime::LinuxPersonality>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_policy: Option<oci_spec::runtime::LinuxMemoryPolicy>,
+    /// No new mount namespace: what delete unmounts there (crate::rootfs::shared_ns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_mounts: Option<crate::rootfs::shared_ns::SharedMounts>,
 }
 
 /// The state as `ocirun state` prints it and hooks receive it (runtime.md "State"), plus
@@ -448,6 +457,9 @@ mod tests {
             process: None,
             seccomp: None,
             resources: None,
+            personality: None,
+            memory_policy: None,
+            shared_mounts: None,
         }
     }
 

@@ -128,21 +128,48 @@ fn unknown_namespace_type() {
     );
 }
 
+/// config.md "Valid values": what the runtime cannot apply is an error naming the field.
 #[test]
-fn unsupported_fields_are_errors_not_ignored() {
-    refused(
-        &Config::new().set(
+fn values_that_cannot_be_applied_are_errors_not_ignored() {
+    for (pointer, value, expect) in [
+        (
             "/process/scheduler",
-            json!({"policy": "SCHED_FIFO", "priority": 1}),
+            json!({"policy": "SCHED_ISO"}),
+            "process.scheduler.policy: SCHED_ISO is not implemented by Linux",
         ),
-        None,
-        &["process.scheduler: not supported by ocirun"],
-    );
-    refused(
-        &Config::new().set("/linux/personality", json!({"domain": "LINUX32"})),
-        None,
-        &["linux.personality: not supported by ocirun"],
-    );
+        (
+            "/process/scheduler",
+            json!({"policy": "SCHED_OTHER", "nice": 20}),
+            "process.scheduler.nice: 20 is not -20 to 19",
+        ),
+        (
+            "/process/ioPriority",
+            json!({"class": "IOPRIO_CLASS_BE", "priority": 8}),
+            "process.ioPriority.priority: 8 is not 0 to 7",
+        ),
+        (
+            "/process/execCPUAffinity",
+            json!({"initial": "0-x"}),
+            "process.execCPUAffinity",
+        ),
+        (
+            "/linux/personality",
+            json!({"domain": "LINUX32", "flags": ["ADDR_NO_RANDOMIZE"]}),
+            "linux.personality.flags: no flag is defined",
+        ),
+        (
+            "/linux/memoryPolicy",
+            json!({"mode": "MPOL_BIND"}),
+            "linux.memoryPolicy.nodes: \"MPOL_BIND\" needs at least one node",
+        ),
+        (
+            "/linux/intelRdt",
+            json!({"closID": "x"}),
+            "linux.intelRdt: not supported by ocirun",
+        ),
+    ] {
+        refused(&Config::new().set(pointer, value), None, &[expect]);
+    }
 }
 
 #[test]
@@ -244,4 +271,69 @@ fn relative_mount_destination_is_taken_from_root() {
         .mounts
         .iter()
         .any(|m| m.mount_point == "/mnt" && m.fs_type == "tmpfs"));
+}
+
+/// Issue: an id of 1024 characters failed with a state-file path; it is refused as too long.
+#[test]
+fn an_id_too_long_for_a_file_name_is_refused() {
+    let oci = Ocirun::new();
+    let bundle = Bundle::new(&Config::new()).unwrap();
+    let id = "a".repeat(1024);
+    let out = oci.out([
+        "create".as_ref(),
+        "-b".as_ref(),
+        bundle.path().as_os_str(),
+        id.as_ref(),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        err.trim(),
+        "ocirun: invalid container id: 1024 characters long, at most 255 (it names the state directory)"
+    );
+    assert_eq!(
+        std::fs::read_dir(oci.root()).unwrap().count(),
+        0,
+        "nothing left in the root"
+    );
+}
+
+/// Issue: a failed create printed its error on the second line, after the ambient-capabilities
+/// warning of every `runc spec`-style config. The error comes first; `ocirun spec`'s own
+/// config asks for nothing it cannot get, so it runs without a word.
+#[test]
+fn the_error_comes_before_warnings_and_the_default_config_is_quiet() {
+    if !is_root() {
+        return;
+    }
+    let oci = Ocirun::new();
+    let dir = tempfile::tempdir().unwrap();
+    oci.ok(["spec".as_ref(), "-b".as_ref(), dir.path().as_os_str()]);
+    let mut spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("config.json")).unwrap()).unwrap();
+    spec["process"]["terminal"] = json!(false);
+    spec["process"]["args"] = json!(["/bin/true"]);
+    let quiet = Bundle::new(&Config::from_value(spec.clone())).unwrap();
+    let id = unique_id("quiet");
+    let _guard = oci.guard(&id);
+    let out = oci.run_out(quiet.path(), &id);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "", "the default config runs silently");
+
+    // runc 1.1's default: ambient capabilities that are not inheritable.
+    spec["process"]["capabilities"]["ambient"] =
+        spec["process"]["capabilities"]["bounding"].clone();
+    spec["process"]["args"] = json!(["/no/such/program"]);
+    let failing = Bundle::new(&Config::from_value(spec)).unwrap();
+    let id = unique_id("loud");
+    let out = oci.create_out(failing.path(), &id);
+    let err = stderr(&out);
+    assert!(!out.status.success());
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].contains("/no/such/program"),
+        "the error first: {err}"
+    );
+    assert!(lines[1].contains("warning: ambient capabilities"), "{err}");
 }

@@ -49,7 +49,11 @@ fn create_start_kill_delete() {
     assert_eq!(std::fs::read_to_string(&pid_file).unwrap(), pid.to_string());
     assert!(oci.state_dir(&id).join("exec.fifo").exists());
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
-    assert_eq!(comm.trim(), "ocirun", "the probe must not run before start");
+    assert_eq!(
+        comm.trim(),
+        "ocirun[2:INIT]",
+        "the probe must not run before start"
+    );
     assert_eq!(
         state["bundle"],
         bundle.path().canonicalize().unwrap().to_str().unwrap()
@@ -200,6 +204,36 @@ fn kill_all_signals_every_process_of_the_cgroup() {
     for pid in &pids {
         assert!(wait_exit(*pid), "pid {pid} survived kill --all");
     }
+    oci.ok(["delete", &id]);
+}
+
+/// runc's `kill --all` of a stopped container signals what its init left in the cgroup:
+/// containerd's shim runs it after the init of a container sharing a pid namespace exits
+/// (the processes it started outlive it there), and must not be told "not running".
+#[test]
+fn kill_all_reaches_what_a_stopped_init_left_in_its_cgroup() {
+    if !is_root() {
+        return;
+    }
+    let oci = Ocirun::new();
+    let config = Config::new()
+        .args(["/bin/sh", "-c", "sleep 1000 & exit 0"])
+        .remove_namespace("pid");
+    let bundle = Bundle::new(&config).unwrap();
+    let id = unique_id("killall-stopped");
+    let _guard = oci.create(bundle.path(), &id);
+    let init = oci.state(&id)["pid"].as_i64().unwrap() as i32;
+    oci.ok(["start", &id]);
+    assert!(wait_exit(init), "the init did not exit");
+    assert_eq!(oci.status(&id), "stopped");
+    let left = common::cgroup_procs(&id);
+    assert_eq!(left.len(), 1, "the background sleep is left: {left:?}");
+    oci.ok(["kill", "--all", &id, "KILL"]);
+    assert!(wait_exit(left[0]), "pid {} survived kill --all", left[0]);
+    // Without --all a stopped container still cannot be signalled.
+    let out = oci.out(["kill", &id, "KILL"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not running"), "{}", stderr(&out));
     oci.ok(["delete", &id]);
 }
 
@@ -354,9 +388,10 @@ fn create_names_the_container_when_its_init_dies() {
     let out = oci.create_out(bundle.path(), &id);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    let last = err.lines().last().unwrap_or_default();
+    // The error comes first (warnings follow it).
+    let first = err.lines().next().unwrap_or_default();
     assert_eq!(
-        last,
+        first,
         format!("ocirun: container {id}: init process exited before the container was created"),
         "{err}"
     );

@@ -121,7 +121,6 @@ fn terminal_goes_over_the_console_socket() {
     if !is_root() {
         return;
     }
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     let oci = Ocirun::new();
     let bundle = Bundle::new(&Config::probe(&["report", "pause"]).terminal(true)).unwrap();
     let id = unique_id("tty");
@@ -137,27 +136,7 @@ fn terminal_goes_over_the_console_socket() {
         id.as_ref(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let (conn, _) = listener.accept().unwrap();
-    let mut buf = [0u8; 256];
-    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
-    let msg = nix::sys::socket::recvmsg::<()>(
-        conn.as_raw_fd(),
-        &mut iov,
-        Some(&mut space),
-        nix::sys::socket::MsgFlags::empty(),
-    )
-    .unwrap();
-    let fd = msg
-        .cmsgs()
-        .unwrap()
-        .find_map(|c| match c {
-            nix::sys::socket::ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
-            _ => None,
-        })
-        .expect("an fd over SCM_RIGHTS");
-    // SAFETY: the fd was just received and is ours.
-    let master = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let master = common::accept_console(&listener);
     oci.ok(["start", &id]);
     let mut line = String::new();
     std::io::BufRead::read_line(&mut std::io::BufReader::new(&master), &mut line).unwrap();
@@ -208,4 +187,114 @@ fn unknown_and_ungrantable_capabilities_are_warnings() {
     if let Some(b) = missing {
         assert!(stderr(&out).contains(names[b]), "{}", stderr(&out));
     }
+}
+
+/// Runs busybox `sh -c script` with `config` edits; returns stdout.
+fn sh_out(oci: &Ocirun, config: Config, script: &str, name: &str) -> String {
+    let out = oci.run_bundle(&config.args(["/bin/sh", "-c", script]), name);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Fields 19 (nice) and 41 (policy) of /proc/self/stat of a `cat` the shell starts.
+fn nice_and_policy(stat: &str) -> (i64, u32) {
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    // `after` starts at field 3.
+    (f[19 - 3].parse().unwrap(), f[41 - 3].parse().unwrap())
+}
+
+/// config.md "Scheduler", "IO Priority", config-linux.md "Personality" and "Memory policy":
+/// each reaches the process (they were refused before).
+#[test]
+fn scheduler_io_priority_personality_and_memory_policy_apply() {
+    if !is_root() {
+        return;
+    }
+    let oci = Ocirun::new();
+    let batch = sh_out(
+        &oci,
+        Config::new().set(
+            "/process/scheduler",
+            json!({"policy": "SCHED_BATCH", "nice": 7}),
+        ),
+        "cat /proc/self/stat",
+        "sched",
+    );
+    assert_eq!(nice_and_policy(&batch), (7, 3), "SCHED_BATCH is 3: {batch}");
+    let reset = sh_out(
+        &oci,
+        Config::new().set(
+            "/process/scheduler",
+            json!({"policy": "SCHED_OTHER", "nice": -5, "flags": ["SCHED_FLAG_RESET_ON_FORK"]}),
+        ),
+        "cat /proc/$$/stat; cat /proc/self/stat; true",
+        "sched-reset",
+    );
+    // The shell has nice -5; with SCHED_FLAG_RESET_ON_FORK (the spec's spelling) what it
+    // forks starts again from nice 0 (sched(7)).
+    let lines: Vec<&str> = reset.lines().collect();
+    assert_eq!(nice_and_policy(lines[0]), (-5, 0), "{reset}");
+    assert_eq!(nice_and_policy(lines[1]), (0, 0), "{reset}");
+
+    let r = oci.run_report(
+        &Config::probe(&["syscall:ioprio_get:1:0", "report"]).set(
+            "/process/ioPriority",
+            json!({"class": "IOPRIO_CLASS_IDLE", "priority": 4}),
+        ),
+        "ioprio",
+    );
+    assert_eq!(r.syscalls["ioprio_get"], format!("ok:{}", (3 << 13) | 4));
+
+    let machine = sh_out(
+        &oci,
+        Config::new().set("/linux/personality", json!({"domain": "LINUX32"})),
+        "uname -m",
+        "personality",
+    );
+    assert_eq!(machine.trim(), "i686");
+
+    if std::path::Path::new("/sys/devices/system/node/node0").exists() {
+        let maps = sh_out(
+            &oci,
+            Config::new().set(
+                "/linux/memoryPolicy",
+                json!({"mode": "MPOL_BIND", "nodes": "0"}),
+            ),
+            "head -1 /proc/self/numa_maps",
+            "mempolicy",
+        );
+        assert!(maps.contains(" bind:0"), "{maps}");
+    } else {
+        eprintln!("memoryPolicy not checked: this kernel has no NUMA nodes");
+    }
+}
+
+/// config.md "execCPUAffinity" for `exec`: `final` is the affinity the process runs with in
+/// the container's cgroup; the init is not concerned.
+#[test]
+fn exec_cpu_affinity_final() {
+    if !is_root() {
+        return;
+    }
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        eprintln!("skipped: needs 2 CPUs");
+        return;
+    }
+    let oci = Ocirun::new();
+    let bundle = Bundle::new(&Config::new().args(["sleep", "100"])).unwrap();
+    let id = unique_id("affinity");
+    let _guard = oci.create(bundle.path(), &id);
+    oci.ok(["start", &id]);
+    let process = bundle.path().join("process.json");
+    let mut p = Config::new().value()["process"].clone();
+    p["args"] = json!(["/bin/sh", "-c", "grep Cpus_allowed_list /proc/self/status"]);
+    p["execCPUAffinity"] = json!({"initial": "0", "final": "1"});
+    std::fs::write(&process, p.to_string()).unwrap();
+    let out = oci.ok([
+        "exec".as_ref(),
+        "-p".as_ref(),
+        process.as_os_str(),
+        id.as_ref(),
+    ]);
+    assert!(out.contains("Cpus_allowed_list:\t1"), "{out}");
 }

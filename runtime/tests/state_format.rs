@@ -72,3 +72,31 @@ fn fresh_state_has_the_recorded_keys_and_types() {
     assert_eq!(fresh["status"], "created");
     assert!(oci.state_dir(&id).join("exec.fifo").exists());
 }
+
+/// Issue: state.json said `created` for a running container, so readers of the state dir
+/// (ocitop) showed "running (state file: created)". The saved status follows start, pause
+/// and resume.
+#[test]
+fn the_saved_status_follows_the_container() {
+    if !is_root() {
+        return;
+    }
+    let oci = Ocirun::new();
+    let bundle = Bundle::new(&Config::probe(&["pause"])).unwrap();
+    let id = unique_id("saved-status");
+    let _guard = oci.create(bundle.path(), &id);
+    let saved = || -> String {
+        let v: Value =
+            serde_json::from_slice(&std::fs::read(oci.state_dir(&id).join("state.json")).unwrap())
+                .unwrap();
+        v["status"].as_str().unwrap().to_string()
+    };
+    assert_eq!(saved(), "created");
+    oci.ok(["start", &id]);
+    assert_eq!(saved(), "running");
+    oci.ok(["pause", &id]);
+    assert_eq!(saved(), "paused");
+    oci.ok(["resume", &id]);
+    assert_eq!(saved(), "running");
+    assert_eq!(oci.status(&id), "running");
+}

@@ -243,6 +243,7 @@ pub(crate) mod testing {
             stats: Default::default(),
             sysctls: Default::default(),
             writes: Default::default(),
+            ..Default::default()
         }
     }
 }

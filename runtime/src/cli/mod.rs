@@ -106,6 +106,13 @@ pub fn main() -> anyhow::Result<i32> {
         return Ok(0);
     }
     let g = &cli.global;
+    if matches!(
+        cli.command,
+        Some(Command::Create(_) | Command::Run(_) | Command::Exec(_))
+    ) {
+        // Their children enter containers: only ever as a sealed copy (ocirun::sealed_exe).
+        ocirun::sealed_exe::reexec_sealed().map_err(anyhow::Error::msg)?;
+    }
     let format = match g.log_format {
         LogFormat::Text => ocirun::logging::Format::Text,
         LogFormat::Json => ocirun::logging::Format::Json,

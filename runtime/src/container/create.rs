@@ -3,10 +3,8 @@
 //! children are killed, the cgroup and the state directory removed (runtime.md "Errors").
 
 use super::Error;
-use crate::process::channel::{Channel, ChannelError, Msg};
 use crate::state::{Container, State, Status};
 use crate::{cgroups, hooks, namespaces, process, spec};
-use nix::unistd::ForkResult;
 use std::os::fd::OwnedFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -56,7 +54,6 @@ pub fn create(
             ))
         }
     };
-    require_mount_namespace(spec)?;
     let resources = spec.linux().as_ref().and_then(|l| l.resources().as_ref());
     if let Some(warning) = cgroups::ignored_resources(resources) {
         crate::logging::warn(&warning);
@@ -84,6 +81,9 @@ pub fn create(
         process: spec.process().clone(),
         seccomp: linux.seccomp().clone(),
         resources: linux.resources().clone(),
+        personality: linux.personality().clone(),
+        memory_policy: linux.memory_policy().clone(),
+        shared_mounts: None,
     };
     let mut container = Container::create_dir(root, state)?;
     let mut progress = Progress::default();
@@ -117,6 +117,7 @@ impl Progress {
         if let Some(s1) = self.stage1 {
             let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(s1), None);
         }
+        super::unmount_shared(container);
         if let Some(cg) = &self.cgroup {
             if let Err(e) = cg.remove() {
                 crate::logging::warn(&format!("remove cgroup: {e}"));
@@ -150,8 +151,18 @@ fn build(
     ]
     .iter()
     .any(|h| h.as_ref().is_some_and(|v| !v.is_empty()));
-    let ctx = process::Context {
-        id: &container.state.id,
+    let seccomp_agent = match (linux_seccomp(spec), &loaded.seccomp) {
+        (Some(profile), Some(filter)) => {
+            let state = serde_json::to_value(container.public(Status::Created))
+                .map_err(|e| Error::Failed(e.to_string()))?;
+            crate::seccomp::notify::agent_for(profile, filter, state).map_err(Error::Failed)?
+        }
+        _ => None,
+    };
+    let id = container.state.id.clone();
+    let shared_mount_ns = !plan.creates(oci_spec::runtime::LinuxNamespaceType::Mount);
+    let ctx = process::create::Context {
+        id: &id,
         spec,
         rootfs: loaded.rootfs.clone(),
         bundle: loaded.bundle.clone(),
@@ -163,6 +174,7 @@ fn build(
             // reach them (podman's 0700 userdata).
             host_sources: crate::rootfs::host_sources(spec, &loaded.bundle)
                 .map_err(|e| Error::Failed(e.to_string()))?,
+            shared_mount_ns,
         },
         fifo,
         console_socket: console,
@@ -170,6 +182,7 @@ fn build(
         preserve_fds: opts.preserve_fds,
         create_hooks,
         seccomp: loaded.seccomp.clone(),
+        seccomp_agent,
         capabilities: spec
             .process()
             .as_ref()
@@ -182,74 +195,16 @@ fn build(
         &container.state.id,
         opts.systemd_cgroup,
     )?;
-    let (chan, child) = Channel::pair()?;
-    // SAFETY: ocirun is single-threaded, so the child may run arbitrary code after fork.
-    let stage1 = match unsafe { nix::unistd::fork() } {
-        Ok(ForkResult::Child) => {
-            drop(chan);
-            process::stage1::run(&ctx, child)
-        }
-        Ok(ForkResult::Parent { child: pid }) => pid.as_raw(),
-        Err(e) => {
-            return Err(Error::Failed(format!(
-                "fork: {}",
-                crate::errno_text_raw(e as i32)
-            )))
-        }
+    let mut host = CreateHost {
+        container: &mut *container,
+        spec,
+        hooks: &hooks,
+        cgroup: Some(cgroup),
+        progress: &mut *progress,
     };
-    drop(child);
+    let spawned = process::create::parent::spawn(&ctx, &mut host);
     drop(ctx);
-    let parent = InitChannel {
-        chan,
-        id: container.state.id.clone(),
-    };
-    progress.stage1 = Some(stage1);
-    // config-linux.md "Control groups": placed before any namespace exists, so a new cgroup
-    // namespace is rooted at the container's cgroup.
-    cgroup.apply_resources(
-        stage1,
-        spec.linux().as_ref().and_then(|l| l.resources().as_ref()),
-    )?;
-    crate::logging::debug(&format!("stage-1 {stage1} placed in {:?}", cgroup.paths()));
-    progress.cgroup = Some(cgroup);
-    parent.send(&Msg::CgroupReady)?;
-    loop {
-        match parent.recv()? {
-            Msg::UserNsCreated => {
-                if let Some(linux) = spec.linux() {
-                    namespaces::write_id_maps(stage1, linux)?;
-                }
-                parent.send(&Msg::MappingsWritten)?;
-            }
-            Msg::InitPid(pid) => {
-                progress.init = Some(pid);
-                let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(stage1), None);
-                progress.stage1 = None;
-                let stat = crate::state::ProcStat::read(pid).ok_or_else(|| parent.init_gone())?;
-                container.state.pid = pid;
-                container.state.init_start_time = stat.start_time;
-                crate::logging::debug(&format!("init pid {pid}"));
-                parent.send(&Msg::Proceed)?;
-            }
-            Msg::RunCreateHooks => {
-                progress.hooks_started = true;
-                container.save()?;
-                let state = serde_json::to_string(&container.public(Status::Creating))
-                    .map_err(|e| Error::Failed(e.to_string()))?;
-                // config.md "Prestart", "CreateRuntime Hooks": runtime namespace, in order.
-                for (kind, list) in [
-                    ("prestart", hooks.prestart()),
-                    ("createRuntime", hooks.create_runtime()),
-                ] {
-                    hooks::run(kind, list.as_deref().unwrap_or_default(), state.as_bytes())?;
-                }
-                parent.send(&Msg::HooksDone(state))?;
-            }
-            Msg::Created => break,
-            Msg::Error(msg) => return Err(Error::Failed(msg)),
-            other => return Err(Error::Failed(format!("unexpected message {other:?}"))),
-        }
-    }
+    spawned?;
     crate::logging::debug(&format!("container {} created", container.state.id));
     container.state.status = Status::Created;
     container.save()?;
@@ -259,57 +214,113 @@ fn build(
     Ok(container.state.pid)
 }
 
-/// The parent's end of the sync channel with stage-1 and the init, for container `id`.
-struct InitChannel {
-    chan: Channel,
-    id: String,
+fn linux_seccomp(spec: &oci_spec::runtime::Spec) -> Option<&oci_spec::runtime::LinuxSeccomp> {
+    spec.linux().as_ref().and_then(|l| l.seccomp().as_ref())
 }
 
-impl InitChannel {
-    fn send(&self, msg: &Msg) -> Result<(), Error> {
-        self.chan.send(msg).map_err(|e| self.closed_is_gone(e))
-    }
-
-    fn recv(&self) -> Result<Msg, Error> {
-        self.chan.recv().map_err(|e| self.closed_is_gone(e))
-    }
-
-    /// A closed channel before `Created` means a child died without a word (killed, or out
-    /// of memory): whether our send or our receive saw it first, the error is the same.
-    fn closed_is_gone(&self, e: ChannelError) -> Error {
-        match e {
-            ChannelError::Closed => self.init_gone(),
-            other => other.into(),
-        }
-    }
-
-    /// One line naming the container, like ocirun's other errors.
-    fn init_gone(&self) -> Error {
-        Error::Failed(format!(
-            "container {}: init process exited before the container was created",
-            self.id
-        ))
-    }
+/// What `create` does for its chain in the runtime's namespaces
+/// ([`process::create::parent::Host`]), keeping `progress` up to date for the undo.
+struct CreateHost<'a> {
+    container: &'a mut Container,
+    spec: &'a oci_spec::runtime::Spec,
+    hooks: &'a oci_spec::runtime::Hooks,
+    /// Until stage-1 is placed; then it is in `progress`.
+    cgroup: Option<Box<dyn cgroups::CgroupManager>>,
+    progress: &'a mut Progress,
 }
 
-/// runc requires a new mount namespace: the rootfs setup pivots the whole mount table.
-fn require_mount_namespace(spec: &oci_spec::runtime::Spec) -> Result<(), Error> {
-    let has_mount = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.namespaces().as_ref())
-        .is_some_and(|ns| {
-            ns.iter().any(|n| {
-                n.typ() == oci_spec::runtime::LinuxNamespaceType::Mount && n.path().is_none()
-            })
-        });
-    if has_mount {
+impl process::create::parent::Host for CreateHost<'_> {
+    type Error = Error;
+
+    fn forked(&mut self, stage1: i32) {
+        self.progress.stage1 = Some(stage1);
+    }
+
+    fn place(&mut self, stage1: i32) -> Result<(), Error> {
+        let cgroup = self
+            .cgroup
+            .take()
+            .ok_or_else(|| Error::Failed("stage-1 placed twice".into()))?;
+        // Recorded first: a failure while applying resources still removes the cgroup.
+        let cgroup = self.progress.cgroup.insert(cgroup);
+        cgroup.apply_resources(
+            stage1,
+            self.spec
+                .linux()
+                .as_ref()
+                .and_then(|l| l.resources().as_ref()),
+        )?;
+        crate::logging::debug(&format!("stage-1 {stage1} placed in {:?}", cgroup.paths()));
         Ok(())
-    } else {
-        Err(Error::Failed(format!(
-            "{}: linux.namespaces: a new mount namespace is required",
-            spec::CONFIG_FILE
-        )))
+    }
+
+    fn write_id_maps(&mut self, stage1: i32) -> Result<(), Error> {
+        if let Some(linux) = self.spec.linux() {
+            namespaces::write_id_maps(stage1, linux)?;
+        }
+        Ok(())
+    }
+
+    fn init_forked(&mut self, init: i32) -> Result<(), Error> {
+        self.progress.init = Some(init);
+        self.progress.stage1 = None;
+        let id = &self.container.state.id;
+        let stat = crate::state::ProcStat::read(init)
+            .ok_or_else(|| process::channel::ChainError::InitGone(id.clone()))?;
+        self.container.state.pid = init;
+        self.container.state.init_start_time = stat.start_time;
+        crate::logging::debug(&format!("init pid {init}"));
+        // config-linux.md "Network Devices": into the init's network namespace, which exists
+        // now, before any hook or the program runs.
+        if let Some(devices) = self
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.net_devices().as_ref())
+        {
+            let moves = crate::netdev::plan(devices)
+                .map_err(|(field, why)| Error::Failed(format!("{field}: {why}")))?;
+            let netns = std::fs::File::open(format!("/proc/{init}/ns/net"))
+                .map_err(|e| Error::os(format!("open /proc/{init}/ns/net"), &e))?;
+            crate::netdev::move_into(&moves, std::os::fd::AsFd::as_fd(&netns))
+                .map_err(Error::Failed)?;
+        }
+        Ok(())
+    }
+
+    fn shared_mounts(
+        &mut self,
+        mut before: crate::rootfs::shared_ns::SharedMounts,
+    ) -> Result<(), Error> {
+        before.namespace = self
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.namespaces().as_ref())
+            .and_then(|ns| {
+                ns.iter()
+                    .find(|n| n.typ() == oci_spec::runtime::LinuxNamespaceType::Mount)
+            })
+            .and_then(|n| n.path().clone());
+        self.container.state.shared_mounts = Some(before);
+        // Saved now: a create that dies from here on leaves a state that delete can undo.
+        self.container.save()?;
+        Ok(())
+    }
+
+    fn run_create_hooks(&mut self) -> Result<String, Error> {
+        self.progress.hooks_started = true;
+        self.container.save()?;
+        let state = serde_json::to_string(&self.container.public(Status::Creating))
+            .map_err(|e| Error::Failed(e.to_string()))?;
+        // config.md "Prestart", "CreateRuntime Hooks": runtime namespace, in order.
+        for (kind, list) in [
+            ("prestart", self.hooks.prestart()),
+            ("createRuntime", self.hooks.create_runtime()),
+        ] {
+            hooks::run(kind, list.as_deref().unwrap_or_default(), state.as_bytes())?;
+        }
+        Ok(state)
     }
 }
 

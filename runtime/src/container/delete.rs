@@ -51,6 +51,7 @@ pub(crate) fn destroy(container: &Container) -> Result<(), Error> {
         }
         super::kill_and_wait(&pids, cgroup.as_deref().ok());
     }
+    super::unmount_shared(container);
     cgroup?.remove()?;
     crate::logging::debug(&format!("container {} cgroup removed", container.state.id));
     container.remove_dir()?;

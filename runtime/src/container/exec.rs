@@ -10,12 +10,9 @@
 
 use super::run::{become_subreaper, foreground, forwarded_mask, prepare_foreground};
 use super::Error;
-use crate::process::channel::{Channel, ChannelError, Msg};
-use crate::process::join::JoinContext;
+use crate::process::exec::parent::Chain;
+use crate::process::exec::JoinContext;
 use crate::state::{Container, Status};
-use nix::sys::signal::Signal;
-use nix::sys::wait::waitpid;
-use nix::unistd::{ForkResult, Pid};
 use oci_spec::runtime::{LinuxNamespaceType, Process};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -80,6 +77,22 @@ pub fn exec(root: &Path, id: &str, opts: &Options) -> Result<i32, Error> {
     } else {
         prepare_foreground(&mask)?;
     }
+    let seccomp = match &container.state.seccomp {
+        Some(profile) => Some(
+            crate::seccomp::compile(profile)
+                .map_err(|e| Error::Failed(format!("{}: {e}", crate::spec::CONFIG_FILE)))?,
+        ),
+        None => None,
+    };
+    // runc sends the agent the state of the container the process joins, for exec too.
+    let seccomp_agent = match (&container.state.seccomp, &seccomp) {
+        (Some(profile), Some(filter)) => {
+            let state = serde_json::to_value(container.public(status))
+                .map_err(|e| Error::Failed(e.to_string()))?;
+            crate::seccomp::notify::agent_for(profile, filter, state).map_err(Error::Failed)?
+        }
+        _ => None,
+    };
     let ctx = JoinContext {
         process: &process,
         namespaces,
@@ -88,17 +101,26 @@ pub fn exec(root: &Path, id: &str, opts: &Options) -> Result<i32, Error> {
             .capabilities()
             .as_ref()
             .map(|c| crate::capabilities::Masks::from_spec(c, |w| crate::logging::warn(&w))),
-        seccomp: match &container.state.seccomp {
-            Some(profile) => Some(
-                crate::seccomp::compile(profile)
-                    .map_err(|e| Error::Failed(format!("{}: {e}", crate::spec::CONFIG_FILE)))?,
-            ),
+        seccomp,
+        seccomp_agent,
+        attributes: crate::process::attributes::Attributes {
+            personality: container.state.personality.clone(),
+            memory_policy: container.state.memory_policy.clone(),
+            ..crate::process::attributes::Attributes::of(&process, None)
+        },
+        final_affinity: crate::process::attributes::affinity_lists(
+            process.exec_cpu_affinity().as_ref(),
+        )
+        .1,
+        root: match &container.state.shared_mounts {
+            Some(_) => Some(init_root(container.state.pid)?),
             None => None,
         },
         preserve_fds: opts.preserve_fds,
         lock_fd: None,
     };
     let pid = spawn(&container, &ctx)?;
+    crate::logging::flush_warnings();
     drop(ctx);
     let master = match started(pid, opts, ours.as_ref()) {
         Ok(master) => master,
@@ -132,98 +154,24 @@ fn started(pid: i32, opts: &Options, ours: Option<&OwnedFd>) -> Result<Option<Ow
     }
 }
 
-/// Forks the joining chain, places it in the cgroup, and waits until the process has exec'd.
+/// Forks the joining chain ([`crate::process::exec::parent`]), placing it in the
+/// container's cgroup, and waits until the process has exec'd.
 fn spawn(container: &Container, ctx: &JoinContext) -> Result<i32, Error> {
     let cgroup = crate::cgroups::manager(
         container.state.cgroups_path.as_deref(),
         &container.state.id,
         container.state.systemd_cgroup,
     )?;
-    let (parent, child) = Channel::pair()?;
-    // SAFETY: ocirun is single-threaded, so the child may run arbitrary code after fork.
-    let first = match unsafe { nix::unistd::fork() } {
-        Ok(ForkResult::Child) => {
-            drop(parent);
-            crate::process::join::run(ctx, child)
-        }
-        Ok(ForkResult::Parent { child: pid }) => pid.as_raw(),
-        Err(e) => {
-            return Err(Error::Failed(format!(
-                "fork: {}",
-                crate::errno_text_raw(e as i32)
-            )))
-        }
-    };
-    drop(child);
-    let mut chain = Chain {
-        first: Some(first),
-        process: None,
-    };
-    let result = handshake(&parent, cgroup.as_ref(), first, &mut chain);
-    if result.is_err() {
-        // A child still reading the channel sees EOF and exits.
-        drop(parent);
-        chain.abort();
-    }
-    result
+    crate::process::exec::parent::spawn(ctx, &mut ExecHost(cgroup))
 }
 
-/// The parent's side of the sync protocol with the chain ([`crate::process::join`]).
-fn handshake(
-    parent: &Channel,
-    cgroup: &dyn crate::cgroups::CgroupManager,
-    first: i32,
-    chain: &mut Chain,
-) -> Result<i32, Error> {
-    cgroup.join(first)?;
-    parent.send(&Msg::CgroupReady)?;
-    let pid = match parent.recv()? {
-        Msg::InitPid(pid) => pid,
-        Msg::Error(msg) => return Err(Error::Failed(msg)),
-        other => return Err(Error::Failed(format!("unexpected message {other:?}"))),
-    };
-    chain.process = Some(pid);
-    chain.reap_first();
-    parent.send(&Msg::Proceed)?;
-    match parent.recv() {
-        // The close-on-exec channel closed: the process runs.
-        Err(ChannelError::Closed) => Ok(pid),
-        Ok(Msg::Error(msg)) => Err(Error::Failed(msg)),
-        Ok(other) => Err(Error::Failed(format!("unexpected message {other:?}"))),
-        Err(e) => Err(e.into()),
-    }
-}
+/// What `exec` does for its chain in the runtime's namespaces.
+struct ExecHost(Box<dyn crate::cgroups::CgroupManager>);
 
-/// The processes of the chain that exist: the first child until it is reaped, and the
-/// process once the first child reported it (ours once the first child is gone, since we
-/// are a subreaper, so its pid cannot be reused before we reap it).
-///
-/// The process may also have exec'd already: a failure after the spawn (the pid file) kills
-/// it too, as runc does.
-struct Chain {
-    first: Option<i32>,
-    process: Option<i32>,
-}
-
-impl Chain {
-    /// The first child exits once it reported the process: reap it.
-    fn reap_first(&mut self) {
-        if let Some(pid) = self.first.take() {
-            let _ = waitpid(Pid::from_raw(pid), None);
-        }
-    }
-
-    /// After a failure: kills what is left of the chain and waits for it, so that no zombie
-    /// and no stray process in the container remain.
-    fn abort(mut self) {
-        for pid in self.first.iter().chain(&self.process) {
-            let _ = nix::sys::signal::kill(Pid::from_raw(*pid), Signal::SIGKILL);
-        }
-        // The process is reparented to us before the first child can be reaped.
-        self.reap_first();
-        if let Some(pid) = self.process {
-            let _ = waitpid(Pid::from_raw(pid), None);
-        }
+impl crate::process::exec::parent::Host for ExecHost {
+    type Error = Error;
+    fn place(&mut self, first: i32) -> Result<(), Error> {
+        Ok(self.0.join(first)?)
     }
 }
 
@@ -280,15 +228,31 @@ fn build_process(container: &Container, opts: &Options) -> Result<Process, Error
             process.cwd().display()
         )));
     }
+    crate::process::attributes::check(Some(&process), None)
+        .map_err(|(field, why)| Error::Failed(format!("{field}: {why}")))?;
     Ok(process)
 }
 
 /// `--process FILE`: parsed with the JSON path in errors, like config.json.
 fn read_process(path: &Path) -> Result<Process, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::os(path.display(), &e))?;
-    let mut de = serde_json::Deserializer::from_slice(&bytes);
-    serde_path_to_error::deserialize(&mut de)
+    let mut value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Failed(format!("{}: {e}", path.display())))?;
+    crate::spec::scheduler_flags_as_oci_spec_reads_them(&mut value);
+    serde_path_to_error::deserialize(&value)
         .map_err(|e| Error::Failed(format!("{}: {}: {}", path.display(), e.path(), e.inner())))
+}
+
+/// The init's root directory, for a container entered by chroot (no mount namespace of its
+/// own): the process joins it as the init did.
+fn init_root(pid: i32) -> Result<OwnedFd, Error> {
+    let path = format!("/proc/{pid}/root");
+    nix::fcntl::open(
+        path.as_str(),
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| Error::Failed(format!("open {path}: {}", crate::errno_text_raw(e as i32))))
 }
 
 /// The init's namespaces that differ from ours, opened now (user first).

@@ -1,5 +1,8 @@
 //! runtime.md "Kill": send a signal to the container process — or, with runc's `--all`, to
-//! every process of its cgroup. Only `created` or `running` containers can be signalled.
+//! every process of its cgroup. Only `created`, `running` or `paused` containers can be
+//! signalled, except with `--all`: a stopped container's cgroup can still hold processes its
+//! init left behind (it shares a pid namespace, so they outlive it), and containerd's shim
+//! runs `kill --all` after the init of such a container exits to end them, as runc allows.
 
 use super::Error;
 use crate::state::{Container, Status};
@@ -15,7 +18,12 @@ pub fn kill(root: &Path, id: &str, signal: Signal, all: bool) -> Result<(), Erro
     // another process that reused the pid after the check.
     let init = crate::process::pidfd_open(container.state.pid);
     let status = container.status();
-    if !matches!(status, Status::Created | Status::Running | Status::Paused) {
+    let signallable = match status {
+        Status::Created | Status::Running | Status::Paused => true,
+        Status::Stopped => all,
+        Status::Creating => false,
+    };
+    if !signallable {
         return Err(Error::NotRunning {
             id: id.to_string(),
             status,

@@ -33,6 +33,8 @@ pub enum Error {
     Hook(#[from] crate::hooks::HookError),
     #[error(transparent)]
     Channel(#[from] crate::process::channel::ChannelError),
+    #[error(transparent)]
+    Chain(#[from] crate::process::channel::ChainError),
     /// runtime.md: an operation in a state that does not allow it changes nothing.
     #[error("cannot {op} container {id}: container is {status}")]
     WrongState {
@@ -74,6 +76,16 @@ pub(crate) fn container_pids(c: &crate::state::Container) -> Vec<i32> {
         }
     }
     pids
+}
+
+/// A container that shares a mount namespace: unmounts what create mounted there (once its
+/// processes are gone). A failure is a warning: delete still removes the rest.
+pub(crate) fn unmount_shared(c: &crate::state::Container) {
+    if let Some(shared) = &c.state.shared_mounts {
+        if let Err(e) = crate::rootfs::shared_ns::unmount_added_in_namespace(shared) {
+            crate::logging::warn(&e);
+        }
+    }
 }
 
 /// How long [`kill_and_wait`] waits for the processes it killed.

@@ -31,11 +31,13 @@ fn change(root: &Path, id: &str, freeze: bool) -> Result<(), Error> {
         });
     }
     set_frozen(&container, freeze)?;
-    // Resumed: back to the saved `created`, which reads as running without the exec fifo.
+    // Resumed: back to what it was, `created` while the exec fifo waits, else `running`.
     container.state.status = if freeze {
         Status::Paused
-    } else {
+    } else if container.fifo_path().exists() {
         Status::Created
+    } else {
+        Status::Running
     };
     container.save()?;
     Ok(())

@@ -48,6 +48,7 @@ const FORWARDED: [Signal; 20] = [
 pub fn run(root: &Path, id: &str, opts: &Options, detach: bool) -> Result<i32, Error> {
     if detach {
         create::create(root, id, opts, None)?;
+        crate::logging::flush_warnings();
         if let Err(e) = super::start::start(root, id) {
             cleanup(root, id);
             return Err(e);
@@ -65,6 +66,7 @@ pub fn run(root: &Path, id: &str, opts: &Options, detach: bool) -> Result<i32, E
         (None, None)
     };
     let created = create::create(root, id, opts, console_theirs)?;
+    crate::logging::flush_warnings();
     let terminal = match (created.terminal, &console_ours) {
         (true, Some(sock)) => match crate::process::console::recv_fd(sock.as_fd()) {
             Ok(master) => Some(master),

@@ -14,7 +14,7 @@ use std::path::Path;
 
 pub fn start(root: &Path, id: &str) -> Result<(), Error> {
     crate::id::validate(id)?;
-    let container = Container::load_locked(root, id)?;
+    let mut container = Container::load_locked(root, id)?;
     let status = container.status();
     if status != Status::Created {
         return Err(Error::WrongState {
@@ -25,6 +25,10 @@ pub fn start(root: &Path, id: &str) -> Result<(), Error> {
     }
     release(&container)?;
     crate::logging::debug(&format!("container {id} started"));
+    // The saved status stays true for readers of the state dir (ocitop, scripts): `running`
+    // from here; only the kernel can say `stopped`, and every reader checks the init.
+    container.state.status = Status::Running;
+    container.save()?;
     // config.md "Poststart": after the user program is executed, before start returns. A
     // failure stops the container (runtime.md "Lifecycle" step 9).
     if let Some(poststart) = container

@@ -1,7 +1,49 @@
-//! The sync channel between `ocirun create` and its children (stage-1, then the init): a
+//! The sync channel between the parent (`ocirun create`, `ocirun exec`) and its children: a
 //! SOCK_SEQPACKET socketpair carrying one JSON message per packet, so that the children can
 //! tell the parent exactly what failed ("mount proc on /proc: permission denied") and the
 //! parent can pace them (cgroup placement, id maps, hooks). A closed peer reads as EOF.
+//!
+//! `create` ([`crate::process::create`]); the init's end is close-on-exec, and after
+//! `Created` the init blocks on the exec fifo until `start`:
+//!
+//! ```text
+//!  parent                      stage-1 [1:CHILD]              init [2:INIT]
+//!    │ fork ───────────────────► │
+//!    │ place in cgroup           │
+//!    │ ── CgroupReady ─────────► │ setns (user first), unshare user
+//!    │ ◄──────── UserNsCreated ──│   (only with a new user namespace)
+//!    │ write uid_map/gid_map     │
+//!    │ ── MappingsWritten ─────► │ unshare the rest, time offsets
+//!    │                           │ fork ──────────────────────────► │
+//!    │ ◄─────────── InitPid(n) ──│ exits                            │
+//!    │ reap stage-1, read stat   │                                  │
+//!    │ ── Proceed(n) ────────────┼────────────────────────────────► │ hostname, sysctl
+//!    │ ◄──────────────────────────────────────────── SharedMounts ──│ (no new mount ns only)
+//!    │ record them               │                                  │ mounts
+//!    │ ◄────────────────────────────────────────── RunCreateHooks ──│ (only with hooks)
+//!    │ prestart, createRuntime   │                                  │
+//!    │ ── HooksDone(state) ──────┼────────────────────────────────► │ createContainer, pivot,
+//!    │ ◄───────────────────────────────────────────────── Created ──│ console, masks, ...
+//!    │ save state, pid file      │                                  │ open exec.fifo (blocks)
+//! ```
+//!
+//! `exec` ([`crate::process::exec`]); the process's end is close-on-exec, so EOF means it
+//! ran its program:
+//!
+//! ```text
+//!  parent                      first child [1:JOIN]            process [2:EXEC]
+//!    │ fork ───────────────────► │
+//!    │ initial CPU affinity, place in cgroup
+//!    │ ── CgroupReady ─────────► │ final CPU affinity, setns (user first)
+//!    │                           │ fork ──────────────────────────► │
+//!    │ ◄─────────── InitPid(n) ──│ exits                            │
+//!    │ reap the first child      │                                  │
+//!    │ ── Proceed(n) ────────────┼────────────────────────────────► │ terminal, rlimits, user,
+//!    │ ◄────────────────────────────────────────────────── EOF ─────│ seccomp, execve
+//! ```
+//!
+//! Any child may send `Error(text)` instead of its next message; the parent then undoes
+//! everything ([`ChainError`]).
 
 use serde::{Deserialize, Serialize};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -17,8 +59,11 @@ pub enum Msg {
     MappingsWritten,
     /// s→p: the init's pid (as the runtime sees it).
     InitPid(i32),
-    /// p→i: the parent knows your pid; go on.
-    Proceed,
+    /// p→i: the parent knows your pid, which is this one as the runtime sees it; go on.
+    Proceed(i32),
+    /// i→p: no new mount namespace: the mounts already under the rootfs, so that delete can
+    /// undo the others (crate::rootfs::shared_ns).
+    SharedMounts(crate::rootfs::shared_ns::SharedMounts),
     /// i→p: namespaces exist, mounts not yet pivoted: run prestart and createRuntime hooks.
     RunCreateHooks,
     /// p→i: those hooks passed; this is the state JSON for the createContainer hooks.
@@ -39,6 +84,24 @@ pub enum ChannelError {
     Decode(String),
     #[error("sync channel: expected {expected}, got {got:?}")]
     Unexpected { expected: &'static str, got: Msg },
+}
+
+/// What the parent side of a chain can meet: each phrased for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    #[error(transparent)]
+    Channel(#[from] ChannelError),
+    /// A child failed and said why.
+    #[error("{0}")]
+    Child(String),
+    /// create's init died without a word (killed, out of memory) before `Created`.
+    #[error("container {0}: init process exited before the container was created")]
+    InitGone(String),
+    #[error("sync channel: unexpected {0:?}")]
+    Unexpected(Msg),
+    /// The parent's own step failed (fork, CPU affinity).
+    #[error("{0}")]
+    Setup(String),
 }
 
 /// One end of the channel.
@@ -118,6 +181,19 @@ impl Channel {
     }
 }
 
+impl Channel {
+    /// Receives `Proceed`: returns the pid it carries.
+    pub fn expect_proceed(&self) -> Result<i32, ChannelError> {
+        match self.recv()? {
+            Msg::Proceed(pid) => Ok(pid),
+            got => Err(ChannelError::Unexpected {
+                expected: "Proceed",
+                got,
+            }),
+        }
+    }
+}
+
 impl AsFd for Channel {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.0.as_fd()
@@ -130,7 +206,8 @@ fn name(msg: &Msg) -> &'static str {
         Msg::UserNsCreated => "UserNsCreated",
         Msg::MappingsWritten => "MappingsWritten",
         Msg::InitPid(_) => "InitPid",
-        Msg::Proceed => "Proceed",
+        Msg::Proceed(_) => "Proceed",
+        Msg::SharedMounts(_) => "SharedMounts",
         Msg::RunCreateHooks => "RunCreateHooks",
         Msg::HooksDone(_) => "HooksDone",
         Msg::Created => "Created",

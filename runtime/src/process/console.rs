@@ -6,17 +6,31 @@
 use oci_spec::runtime::Process;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
-/// Returns the path of the slave, for /dev/console.
-pub fn setup(process: &Process, socket: Option<&OwnedFd>) -> Result<std::path::PathBuf, String> {
+/// Allocates the pair, sends the master over `socket`, makes the slave the controlling
+/// terminal and stdio; returns the slave, for /dev/console.
+///
+/// Nothing is reached through a path the container could have replaced (the class of
+/// CVE-2025-52565, where /dev/pts/$n or /dev/console was swapped for a symlink): the master
+/// is the container's own devpts `ptmx`, opened with no symlink on the way and checked to be
+/// on a devpts; the slave comes from the master itself (TIOCGPTPEER), never from its name.
+pub fn setup(process: &Process, socket: Option<&OwnedFd>) -> Result<OwnedFd, String> {
     let socket = socket.ok_or("process.terminal is set but there is no console socket")?;
-    let fail =
-        |what: &str, e: nix::errno::Errno| format!("{what}: {}", crate::errno_text_raw(e as i32));
-    use nix::fcntl::OFlag;
-    let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
-        .map_err(|e| fail("open /dev/ptmx", e))?;
-    nix::pty::grantpt(&master).map_err(|e| fail("grantpt", e))?;
-    nix::pty::unlockpt(&master).map_err(|e| fail("unlockpt", e))?;
-    let slave_name = nix::pty::ptsname_r(&master).map_err(|e| fail("ptsname", e))?;
+    let master = open_ptmx()?;
+    let ioctl_fail = |what: &str| {
+        let e = std::io::Error::last_os_error();
+        format!("{what}: {}", crate::errno_text(&e))
+    };
+    let unlock: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads one int that lives across the call (unlockpt(3)).
+    if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) } < 0 {
+        return Err(ioctl_fail("unlock pty"));
+    }
+    let mut number: libc::c_uint = 0;
+    // SAFETY: TIOCGPTN writes one unsigned int that lives across the call (ptsname(3)).
+    if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTN, &mut number) } < 0 {
+        return Err(ioctl_fail("pty number"));
+    }
+    let slave_name = format!("/dev/pts/{number}");
     if let Some(size) = process.console_size() {
         // Checked at create (spec.rs); `exec --process` is not, so clamp rather than wrap.
         let clamp = |v: u64| u16::try_from(v).unwrap_or(u16::MAX);
@@ -29,45 +43,51 @@ pub fn setup(process: &Process, socket: Option<&OwnedFd>) -> Result<std::path::P
         // SAFETY: TIOCSWINSZ reads one winsize struct that lives across the call.
         unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
     }
-    let slave = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags_noctty()
-        .open(&slave_name)
-        .map_err(|e| format!("open {slave_name}: {}", crate::errno_text(&e)))?;
+    // SAFETY: TIOCGPTPEER (Linux 4.13) takes open flags and returns a new fd on the slave.
+    let fd = unsafe {
+        libc::ioctl(
+            master.as_raw_fd(),
+            libc::TIOCGPTPEER,
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(ioctl_fail(&format!("open {slave_name}")));
+    }
+    // SAFETY: the kernel just returned this fd to us.
+    let slave = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
     send_fd(socket, &master, &slave_name)?;
     drop(master);
-    nix::unistd::setsid().map_err(|e| fail("setsid", e))?;
+    nix::unistd::setsid().map_err(|e| format!("setsid: {}", crate::errno_text_raw(e as i32)))?;
     // SAFETY: TIOCSCTTY takes an int argument; the slave fd is open.
     if unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) } < 0 {
-        let e = std::io::Error::last_os_error();
-        return Err(format!(
-            "set controlling terminal: {}",
-            crate::errno_text(&e)
-        ));
+        return Err(ioctl_fail("set controlling terminal"));
     }
     for target in 0..=2 {
         // SAFETY: dup2 onto the stdio numbers; both fds are valid.
         if unsafe { libc::dup2(slave.as_raw_fd(), target) } < 0 {
-            let e = std::io::Error::last_os_error();
-            return Err(format!(
-                "dup terminal to fd {target}: {}",
-                crate::errno_text(&e)
-            ));
+            return Err(ioctl_fail(&format!("dup terminal to fd {target}")));
         }
     }
-    Ok(slave_name.into())
+    Ok(slave)
 }
 
-trait NoCtty {
-    fn custom_flags_noctty(&mut self) -> &mut Self;
-}
-
-impl NoCtty for std::fs::OpenOptions {
-    fn custom_flags_noctty(&mut self) -> &mut Self {
-        use std::os::unix::fs::OpenOptionsExt;
-        self.custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
+/// `/dev/pts/ptmx` of the container (we are in its mount namespace, with its root as "/"),
+/// resolved without following any symlink and checked to be a devpts multiplexer.
+fn open_ptmx() -> Result<OwnedFd, String> {
+    use nix::fcntl::{openat2, OFlag, OpenHow, ResolveFlag};
+    const DEVPTS_SUPER_MAGIC: i64 = 0x1cd1;
+    let path = "/dev/pts/ptmx";
+    let fail = |e: nix::errno::Errno| format!("open {path}: {}", crate::errno_text_raw(e as i32));
+    let how = OpenHow::new()
+        .flags(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW)
+        .resolve(ResolveFlag::RESOLVE_NO_SYMLINKS | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+    let master = openat2(nix::fcntl::AT_FDCWD, path, how).map_err(fail)?;
+    let fs = nix::sys::statfs::fstatfs(&master).map_err(fail)?;
+    if fs.filesystem_type().0 as i64 != DEVPTS_SUPER_MAGIC {
+        return Err(format!("{path} is not on a devpts (mount one at /dev/pts)"));
     }
+    Ok(master)
 }
 
 /// Sends `fd` with SCM_RIGHTS; the payload is the terminal's name, as runc sends it.

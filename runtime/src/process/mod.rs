@@ -1,52 +1,27 @@
-//! Processes: the fork chain that builds a container (runtime.md "Lifecycle" step 2) and the
-//! helpers to watch processes without polling loops (pidfds).
+//! Processes: the two fork chains, each in one folder with both its sides, and the helpers to
+//! watch processes without polling loops (pidfds).
 //!
-//! `ocirun create` (the parent) forks **stage-1**, places it in the cgroup, and lets it join
-//! and create namespaces ([`stage1`]); stage-1 forks the **init** (pid 1 of a new pid
-//! namespace, since unshare(CLONE_NEWPID) only applies to children) and exits. The init
-//! ([`init`]) sets the container up, reports `Created`, and blocks opening the exec fifo until
-//! `ocirun start` opens its read end; then it becomes the user process ([`exec`]).
+//! - [`create`]: `ocirun create` (the parent, [`create::parent`]) forks **stage-1**, places it
+//!   in the cgroup, and lets it join and create namespaces ([`create::stage1`]); stage-1 forks
+//!   the **init** (pid 1 of a new pid namespace, since unshare(CLONE_NEWPID) only applies to
+//!   children) and exits. The init ([`create::init`]) sets the container up, reports
+//!   `Created`, and blocks opening the exec fifo until `ocirun start` opens its read end.
+//! - [`exec`]: `ocirun exec` ([`exec::parent`]) forks a first child that joins the container's
+//!   namespaces and forks the process itself ([`exec::child`]).
+//!
+//! Both end in [`user_process`]: the final execve of the config's `process`. Every fork goes
+//! through [`fork`], which names each stage in `ps` (`ocirun[1:CHILD]`, `ocirun[2:INIT]`, ...).
+//! The messages of both chains, with a picture of each sequence, are in [`channel`].
 
+pub mod attributes;
 pub mod channel;
 pub mod console;
+pub mod create;
 pub mod exec;
-pub mod init;
-pub mod join;
-pub mod stage1;
+pub mod fork;
+pub mod user_process;
 
-use oci_spec::runtime::Spec;
 use std::os::fd::{FromRawFd, OwnedFd};
-use std::path::PathBuf;
-
-/// Everything the children need, prepared by the parent before fork (the children only
-/// read it: after fork they own a copy).
-#[derive(Debug)]
-pub struct Context<'a> {
-    pub id: &'a str,
-    pub spec: &'a Spec,
-    pub rootfs: PathBuf,
-    pub bundle: PathBuf,
-    pub namespaces: crate::namespaces::Plan,
-    pub rootfs_options: crate::rootfs::RootfsOptions,
-    /// An O_PATH fd on the exec fifo, reopened for writing through /proc/self/fd by the init
-    /// (the host path is out of reach after pivot_root).
-    pub fifo: OwnedFd,
-    /// The connected `--console-socket`, when `process.terminal`.
-    pub console_socket: Option<OwnedFd>,
-    /// `--no-new-keyring`.
-    pub no_new_keyring: bool,
-    /// `--preserve-fds`: fds 3..3+N pass to the user process.
-    pub preserve_fds: i32,
-    /// Whether any of prestart/createRuntime/createContainer exist (else the init skips the
-    /// hook round trip).
-    pub create_hooks: bool,
-    /// `linux.seccomp`, compiled.
-    pub seccomp: Option<crate::seccomp::Filter>,
-    /// `process.capabilities` as masks (None: leave capabilities as they are).
-    pub capabilities: Option<crate::capabilities::Masks>,
-    /// The parent's lock on the state directory, closed first thing in stage-1.
-    pub lock_fd: Option<std::os::fd::RawFd>,
-}
 
 /// pidfd_open(2): an fd that becomes readable when `pid` exits. None if it is already gone.
 pub fn pidfd_open(pid: i32) -> Option<OwnedFd> {
@@ -152,43 +127,4 @@ pub fn reset_signals() {
         Some(&SigSet::empty()),
         None,
     );
-}
-
-/// The course of the first child of a fork chain (stage-1 of `create`, the first child of
-/// `exec`): drop our copy of the parent's lock, reset signals, die with the parent (so a
-/// `create` or `exec` that dies mid-way leaves nothing half-made), then `setup`, which forks.
-/// The grandchild goes on with `grandchild`; the first child reports the grandchild's pid, or
-/// the setup error, over the channel and exits. Never returns.
-pub fn first_child(
-    lock_fd: Option<std::os::fd::RawFd>,
-    chan: channel::Channel,
-    setup: impl FnOnce(&channel::Channel) -> Result<nix::unistd::ForkResult, String>,
-    grandchild: impl FnOnce(channel::Channel) -> std::convert::Infallible,
-) -> ! {
-    use channel::Msg;
-    use nix::unistd::ForkResult;
-    if let Some(fd) = lock_fd {
-        // SAFETY: our copy of the parent's lock fd; nothing else in this process uses it.
-        unsafe { libc::close(fd) };
-    }
-    reset_signals();
-    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
-    let code = match setup(&chan) {
-        Ok(ForkResult::Child) => match grandchild(chan) {},
-        Ok(ForkResult::Parent { child }) => match chan.send(&Msg::InitPid(child.as_raw())) {
-            Ok(()) => 0,
-            Err(_) => 1,
-        },
-        Err(msg) => {
-            let _ = chan.send(&Msg::Error(msg));
-            1
-        }
-    };
-    exit_child(code)
-}
-
-/// Ends a forked child without running the parent's atexit handlers or destructors.
-pub fn exit_child(code: i32) -> ! {
-    // SAFETY: _exit is always safe to call; it never returns.
-    unsafe { libc::_exit(code) }
 }

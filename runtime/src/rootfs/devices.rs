@@ -6,11 +6,11 @@
 //! runtime mount namespace").
 
 use std::ffi::OsStr;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::fcntl::AtFlags;
+use nix::fcntl::{openat, AtFlags, OFlag};
 use nix::mount::MsFlags;
 use nix::sys::stat::{fchmodat, fstatat, makedev, mknodat, FchmodatFlags, Mode, SFlag};
 use nix::unistd::{fchownat, symlinkat, unlinkat, Gid, Uid, UnlinkatFlags};
@@ -238,6 +238,62 @@ fn split(path: &Path) -> Result<(PathBuf, &OsStr), RootfsError> {
             reason: "not a file path".into(),
         }),
     }
+}
+
+/// The mount point for the console pty: `/dev/console` as an empty regular file (or the node
+/// the image ships), never a symlink. config-linux.md "Default Devices" has the runtime set up
+/// /dev/console, so a symlink there (to /proc/sys/kernel/hostname, say: the class of
+/// CVE-2025-52565) is the image's, and is replaced rather than followed; /dev itself must be
+/// reached without symlinks. The fd is checked after opening, so a swap in between fails.
+pub fn console_mount_point(root: &Root) -> Result<OwnedFd, RootfsError> {
+    let console = Path::new("/dev/console");
+    let dev = root
+        .resolve_dir_no_symlinks(Path::new("/dev"))
+        .map_err(RootfsError::sys("open", "/dev"))?;
+    let name = OsStr::new("console");
+    let kind = |st: &nix::sys::stat::FileStat| st.st_mode & libc::S_IFMT;
+    match fstatat(dev.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW) {
+        Ok(st) if kind(&st) == libc::S_IFREG || kind(&st) == libc::S_IFCHR => {}
+        Ok(st) if kind(&st) == libc::S_IFLNK => {
+            unlinkat(dev.as_fd(), name, UnlinkatFlags::NoRemoveDir)
+                .map_err(RootfsError::sys("remove symlink", console))?;
+            create_empty_file(dev.as_fd(), name, console)?;
+        }
+        Ok(_) => {
+            return Err(RootfsError::InvalidDevice {
+                path: console.to_owned(),
+                reason: "exists and is neither a file nor a character device".into(),
+            })
+        }
+        Err(Errno::ENOENT) => create_empty_file(dev.as_fd(), name, console)?,
+        Err(errno) => return Err(RootfsError::sys("stat", console)(errno)),
+    }
+    let fd = openat(
+        dev.as_fd(),
+        name,
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(RootfsError::sys("open", console))?;
+    let st = nix::sys::stat::fstat(&fd).map_err(RootfsError::sys("stat", console))?;
+    if kind(&st) != libc::S_IFREG && kind(&st) != libc::S_IFCHR {
+        return Err(RootfsError::InvalidDevice {
+            path: console.to_owned(),
+            reason: "changed while it was being set up".into(),
+        });
+    }
+    Ok(fd)
+}
+
+fn create_empty_file(dir: BorrowedFd<'_>, name: &OsStr, shown: &Path) -> Result<(), RootfsError> {
+    openat(
+        dir,
+        name,
+        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o600),
+    )
+    .map(drop)
+    .map_err(RootfsError::sys("create", shown))
 }
 
 #[cfg(test)]

@@ -163,6 +163,21 @@ pub(crate) fn open_tree(source: &Path, recursive: bool) -> Result<OwnedFd, Errno
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// open_tree(2) with OPEN_TREE_CLONE of the object `fd` refers to (AT_EMPTY_PATH): a detached
+/// bind of exactly that file, with no path lookup.
+pub(crate) fn clone_tree_of(fd: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
+    let empty = CString::default();
+    let flags =
+        OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_EMPTY_PATH as libc::c_uint;
+    // SAFETY: `fd` is open and the path is a valid empty C string; open_tree returns a new fd
+    // or -1.
+    let r = unsafe { libc::syscall(libc::SYS_open_tree, fd.as_raw_fd(), empty.as_ptr(), flags) };
+    let r = Errno::result(r)?;
+    let r = i32::try_from(r).map_err(|_| Errno::EBADF)?;
+    // SAFETY: the kernel just returned this fd to us and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(r) })
+}
+
 /// An fd on a new user namespace holding the mappings.
 fn mapped_user_namespace(
     uid: &[LinuxIdMapping],

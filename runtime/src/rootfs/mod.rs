@@ -22,6 +22,7 @@ pub mod options;
 pub mod paths;
 mod pivot;
 mod procfs;
+pub mod shared_ns;
 
 use std::fmt;
 use std::os::fd::OwnedFd;
@@ -33,7 +34,7 @@ use nix::mount::MsFlags;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 use self::devices::Device;
-use self::mount::{mount, MountContext};
+use self::mount::MountContext;
 use self::paths::Root;
 
 /// What the rootfs setup needs from the command line.
@@ -47,6 +48,9 @@ pub struct RootfsOptions {
     /// Mount sources opened on the host by [`host_sources`] (containers with their own user
     /// namespace); empty otherwise.
     pub host_sources: HostSources,
+    /// No new mount namespace: the container shares the runtime's or joined one by path
+    /// ([`shared_ns`]): nothing host-wide is touched, the root is entered with chroot.
+    pub shared_mount_ns: bool,
 }
 
 /// Mount sources the runtime opens with its own credentials, on the host, before the
@@ -201,7 +205,17 @@ pub fn prepare_with_idmapped(
 
     check_mount_label(linux.and_then(|l| l.mount_label().as_deref()))?;
 
-    pivot::prepare_root(&rootfs, propagation)?;
+    if opts.shared_mount_ns {
+        if propagation.is_some() {
+            return Err(RootfsError::InvalidConfig {
+                field: "linux.rootfsPropagation",
+                reason: "needs a new mount namespace (it would change a shared one)".into(),
+            });
+        }
+        pivot::prepare_shared_root(&rootfs)?;
+    } else {
+        pivot::prepare_root(&rootfs, propagation)?;
+    }
     // Opened after the self-bind so lookups walk the new mount.
     let root = Root::open(&rootfs)?;
     let cgroup_ns = linux
@@ -258,6 +272,10 @@ pub fn pivot(spec: &Spec, rootfs: &Path, opts: &RootfsOptions) -> Result<(), Roo
         .map(pivot::parse_propagation)
         .transpose()?;
     let rootfs = canonical_rootfs(rootfs)?;
+    if opts.shared_mount_ns {
+        // pivot_root or moving the rootfs onto / would change the namespace everyone shares.
+        return pivot::chroot_into(&rootfs);
+    }
     pivot::enter(&rootfs, opts.no_pivot)?;
     if let Some(flags) = propagation {
         pivot::apply_root_propagation(flags)?;
@@ -273,28 +291,23 @@ fn canonical_rootfs(rootfs: &Path) -> Result<PathBuf, RootfsError> {
     })
 }
 
-/// Binds the console pty `pty` (a host-resolvable path or /proc/self/fd/N) onto
-/// `<root>/dev/console` (config-linux.md "Default Devices": "/dev/console is set up if terminal
-/// is enabled ... by bind mounting the pseudoterminal pty to /dev/console"). `root` is the
-/// rootfs path before [`pivot()`], or "/" after it (then call it before [`finalize`]). The pty
-/// must live on a devpts mounted in this mount namespace: after [`pivot()`] that is the
-/// container's own (open /dev/ptmx there, as runc does); the host's is gone by then (EINVAL).
-pub fn mount_console(root: &Path, pty: &Path) -> Result<(), RootfsError> {
+/// Binds the console pty `pty` (an open fd on the slave) onto `<root>/dev/console`
+/// (config-linux.md "Default Devices": "/dev/console is set up if terminal is enabled ... by
+/// bind mounting the pseudoterminal pty to /dev/console"). `root` is the rootfs path before
+/// [`pivot()`], or "/" after it (then call it before [`finalize`]). The pty must live on a
+/// devpts mounted in this mount namespace: after [`pivot()`] that is the container's own.
+///
+/// Both ends are fds (open_tree of the pty, move_mount onto the mount point): no path is
+/// looked up between the check and the bind, not even /proc/self/fd of a /proc the container
+/// may have faked ([`devices::console_mount_point`] says how the mount point is made).
+pub fn mount_console(root: &Path, pty: std::os::fd::BorrowedFd<'_>) -> Result<(), RootfsError> {
     let root = Root::open(root)?;
     let console = Path::new("/dev/console");
-    let target = root.resolve_or_create(console, paths::Create::File)?;
-    mount(
-        Some(pty),
-        &paths::fd_path(std::os::fd::AsFd::as_fd(&target)),
-        None,
-        MsFlags::MS_BIND,
-        None,
-    )
-    .map_err(|errno| RootfsError::Syscall {
-        op: format!("bind mount {} on", pty.display()),
-        path: console.to_owned(),
-        errno,
-    })
+    let target = devices::console_mount_point(&root)?;
+    let tree =
+        idmap::clone_tree_of(pty).map_err(RootfsError::sys("clone the pty mount for", console))?;
+    idmap::attach(&tree, std::os::fd::AsFd::as_fd(&target))
+        .map_err(RootfsError::sys("bind the pty on", console))
 }
 
 /// In the new root: `linux.readonlyPaths`, `linux.maskedPaths` (runc's order: a path masked

@@ -65,6 +65,31 @@ impl Root {
         open_in_root(self.fd(), &relative)
     }
 
+    /// Opens an existing directory `path` (container path) as an `O_PATH` fd, refusing any
+    /// symlink on the way (ELOOP): for what the runtime itself makes in /dev, where even a
+    /// symlink that stays inside the root could aim a bind at /proc or /sys.
+    pub fn resolve_dir_no_symlinks(&self, path: &Path) -> Result<OwnedFd, Errno> {
+        let relative = relative(path);
+        let target: &Path = if relative.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &relative
+        };
+        let how = OpenHow::new()
+            .flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
+            .resolve(
+                ResolveFlag::RESOLVE_IN_ROOT
+                    | ResolveFlag::RESOLVE_NO_SYMLINKS
+                    | ResolveFlag::RESOLVE_NO_MAGICLINKS,
+            );
+        loop {
+            match openat2(self.fd(), target, how) {
+                Err(Errno::EAGAIN) => continue,
+                other => return other,
+            }
+        }
+    }
+
     /// Like [`Root::resolve`], creating missing directories (mode 0755) and, for
     /// [`Create::File`], an empty final file (mode 0644). A missing component is only ever
     /// created inside its resolved parent. A dangling symlink on the way (`/var/run -> /run`

@@ -31,23 +31,35 @@ pub fn parse_propagation(value: &str) -> Result<MsFlags, RootfsError> {
     Ok(flag)
 }
 
-/// Cuts the new mount namespace off from the host before anything is mounted: every mount
-/// becomes a slave (events still come in from the host, none go out), or private when the
-/// config asks for private/unbindable. Then the rootfs is bound onto itself so it is a mount
-/// point (pivot_root(2): "new_root must be a mount point").
+/// Sets the propagation of the new mount namespace's copy of the host's tree before anything
+/// is mounted, then binds the rootfs onto itself so it is a mount point (pivot_root(2):
+/// "new_root must be a mount point").
+///
+/// By default every mount becomes a slave: events still come in from the host, none go out.
+/// A private or unbindable request makes it private. A shared request leaves the host's peer
+/// groups in place, as runc does: an `rbind,rshared` mount of a shared host directory must join
+/// the host's peer group for a mount made inside to reach the host (Kubernetes'
+/// `mountPropagation: Bidirectional`); made a slave first, the bind would land in a peer group
+/// that only receives. The rootfs itself still gets a new peer group of its own
+/// ([`apply_root_propagation`], config-linux.md "Rootfs Mount Propagation": "this does not mean
+/// that it's shared with the host"): the mount it sits on is made private, so its bind is a
+/// private copy, and nothing mounted under it propagates out.
 pub fn prepare_root(rootfs: &Path, requested: Option<MsFlags>) -> Result<(), RootfsError> {
-    let wants_private =
-        requested.is_some_and(|f| f.intersects(MsFlags::MS_PRIVATE | MsFlags::MS_UNBINDABLE));
-    let host_side = if wants_private {
-        MsFlags::MS_PRIVATE | MsFlags::MS_REC
-    } else {
-        MsFlags::MS_SLAVE | MsFlags::MS_REC
+    let host_side = match requested {
+        Some(f) if f.intersects(MsFlags::MS_PRIVATE | MsFlags::MS_UNBINDABLE) => {
+            MsFlags::MS_PRIVATE | MsFlags::MS_REC
+        }
+        Some(f) if f.contains(MsFlags::MS_SHARED) => f,
+        _ => MsFlags::MS_SLAVE | MsFlags::MS_REC,
     };
-    mount(None::<&str>, Path::new("/"), None, host_side, None)
-        .map_err(RootfsError::sys("make mounts rslave at", "/"))?;
-    // The mount the rootfs sits on must not be shared, or the bind below would propagate
-    // and pivot_root would refuse (pivot_root(2): EINVAL if a parent mount is shared).
-    if let Some(parent) = mount_point_of(rootfs.parent().unwrap_or(Path::new("/"))) {
+    mount(None::<&str>, Path::new("/"), None, host_side, None).map_err(RootfsError::sys(
+        "set propagation of the host mounts at",
+        "/",
+    ))?;
+    // The mount the rootfs is on (the rootfs itself when it is a mount point, as containerd's
+    // overlay is) must not be shared, or the bind below would propagate to the host and
+    // pivot_root would refuse (pivot_root(2): EINVAL if the parent mount of new_root is shared).
+    if let Some(parent) = mount_point_of(rootfs) {
         mount(None::<&str>, &parent, None, MsFlags::MS_PRIVATE, None)
             .map_err(RootfsError::sys("make private", &parent))?;
     }
@@ -59,6 +71,37 @@ pub fn prepare_root(rootfs: &Path, requested: Option<MsFlags>) -> Result<(), Roo
         None,
     )
     .map_err(RootfsError::sys("bind mount rootfs onto itself at", rootfs))
+}
+
+/// [`prepare_root`] in a mount namespace the container shares ([`super::shared_ns`]): the
+/// propagation of the namespace's mounts stays as it is; the rootfs is bound onto itself (its
+/// own mount, so that `root.readonly` remounts only it) and that bind, the runtime's own, is
+/// made private so nothing mounted under it propagates to other namespaces.
+pub fn prepare_shared_root(rootfs: &Path) -> Result<(), RootfsError> {
+    mount(
+        Some(rootfs),
+        rootfs,
+        None,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None,
+    )
+    .map_err(RootfsError::sys("bind mount rootfs onto itself at", rootfs))?;
+    mount(
+        None::<&str>,
+        rootfs,
+        None,
+        MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        None,
+    )
+    .map_err(RootfsError::sys("make private", rootfs))
+}
+
+/// Enters `rootfs` with chroot(2) only: in a shared mount namespace (see
+/// [`prepare_shared_root`]).
+pub fn chroot_into(rootfs: &Path) -> Result<(), RootfsError> {
+    chdir(rootfs).map_err(RootfsError::sys("chdir", rootfs))?;
+    chroot(".").map_err(RootfsError::sys("chroot", rootfs))?;
+    chdir("/").map_err(RootfsError::sys("chdir", "/"))
 }
 
 /// Makes `rootfs` the root: pivot_root(".", ".") stacks the old root under the new one, which
@@ -102,8 +145,21 @@ pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<(), RootfsError> {
 /// sysfs may be mounted (in a user namespace) by looking for a fully visible one in the
 /// namespace, and the host's would count though the container cannot see it.
 fn move_and_chroot(rootfs: &Path) -> Result<(), RootfsError> {
+    // An unmount, and the move below, propagate to the peers of the mount they happen on. With a
+    // shared rootfs propagation the mounts outside the rootfs may still be the host's peers
+    // ([`prepare_root`]), and the host's own /proc and /sys would go and its / be covered:
+    // each such mount is made a slave first, only that mount, so that the rootfs's shared
+    // volumes keep their peers.
+    let make_slave = |path: &Path| {
+        mount(None::<&str>, path, None, MsFlags::MS_SLAVE, None)
+            .map_err(RootfsError::sys("make slave", path))
+    };
+    make_slave(Path::new("/"))?;
     for mount_point in host_proc_and_sysfs(rootfs) {
-        // Slave first, so the unmount does not propagate anywhere.
+        if let Some(parent) = mount_point.parent().and_then(mount_point_of) {
+            make_slave(&parent)?;
+        }
+        // Its own submounts too, which go with it.
         let _ = mount(
             None::<&str>,
             &mount_point,

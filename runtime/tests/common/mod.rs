@@ -274,6 +274,18 @@ pub fn cgroup_exists(id: &str) -> bool {
         || Path::new("/sys/fs/cgroup/unified/ocirun").join(id).exists()
 }
 
+/// The pids in the container's cgroup (ocirun's default path; the pids hierarchy on v1, the
+/// unified one on v2), empty when it does not exist.
+pub fn cgroup_procs(id: &str) -> Vec<i32> {
+    ["/sys/fs/cgroup/pids/ocirun", "/sys/fs/cgroup/ocirun"]
+        .iter()
+        .find_map(|dir| std::fs::read_to_string(Path::new(dir).join(id).join("cgroup.procs")).ok())
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
 /// Every pid whose command line mentions `needle`.
 pub fn processes_mentioning(needle: &str) -> Vec<i32> {
     let mut pids = Vec::new();
@@ -291,4 +303,31 @@ pub fn processes_mentioning(needle: &str) -> Vec<i32> {
         }
     }
     pids
+}
+
+/// Accepts the runtime's connection on a `--console-socket` listener and receives the
+/// terminal's master (SCM_RIGHTS), as containerd and conmon do.
+pub fn accept_console(listener: &std::os::unix::net::UnixListener) -> std::fs::File {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let (conn, _) = listener.accept().unwrap();
+    let mut buf = [0u8; 256];
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let msg = nix::sys::socket::recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        nix::sys::socket::MsgFlags::empty(),
+    )
+    .unwrap();
+    let fd = msg
+        .cmsgs()
+        .unwrap()
+        .find_map(|c| match c {
+            nix::sys::socket::ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+            _ => None,
+        })
+        .expect("an fd over SCM_RIGHTS");
+    // SAFETY: the fd was just received and is ours.
+    std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) })
 }

@@ -40,21 +40,16 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   address = ""
 [metrics]
   address = ""
+# Else the opt plugin makes /opt/containerd on the host.
+[plugins."io.containerd.internal.v1.opt"]
+  path = "{opt}"
 "#,
+            opt = d.join("opt").display(),
             root = d.join("root").display(),
             state = d.join("state").display(),
             sock = d.join("ctd.sock").display(),
         );
-        std::fs::write(d.join("config.toml"), config).unwrap();
-        let log = std::fs::File::create(d.join("containerd.log")).unwrap();
-        let child = Command::new("containerd")
-            .arg("--config")
-            .arg(d.join("config.toml"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
+        let child = spawn(d, &config);
         let ctd = Containerd {
             dir,
             child,
@@ -156,6 +151,21 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
         ok(&mut self.ctr(["task", "delete", id]));
         ok(&mut self.ctr(["container", "delete", id]));
     }
+}
+
+/// Writes `config` to `dir/config.toml` and starts containerd with it, its output going to
+/// `dir/containerd.log`.
+pub fn spawn(dir: &Path, config: &str) -> Child {
+    std::fs::write(dir.join("config.toml"), config).unwrap();
+    let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
+    Command::new("containerd")
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()
 }
 
 impl Drop for Containerd {

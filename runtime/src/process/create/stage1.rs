@@ -3,23 +3,26 @@
 //! "Namespaces") — a new user namespace first, while the parent writes its id maps — then
 //! forks the init, which is the first process of the new pid and time namespaces.
 
-use super::channel::{Channel, Msg};
 use super::Context;
 use crate::namespaces;
-use nix::unistd::{ForkResult, Gid, Uid};
+use crate::process::channel::{Channel, Msg};
+use crate::process::fork::{first_child, Stage};
+use nix::unistd::{Gid, Uid};
 use oci_spec::runtime::LinuxNamespaceType;
 
 /// Runs in the forked child; never returns.
 pub fn run(ctx: &Context, chan: Channel) -> ! {
-    super::first_child(
+    first_child(
         ctx.lock_fd,
         chan,
+        Stage::Init,
         |chan| setup(ctx, chan),
         |chan| super::init::run(ctx, chan),
     )
 }
 
-fn setup(ctx: &Context, chan: &Channel) -> Result<ForkResult, String> {
+/// Everything before the init is forked.
+fn setup(ctx: &Context, chan: &Channel) -> Result<(), String> {
     chan.expect(Msg::CgroupReady).map_err(|e| e.to_string())?;
     for (typ, fd) in &ctx.namespaces.join {
         namespaces::join(*typ, fd).map_err(|e| e.to_string())?;
@@ -38,9 +41,7 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<ForkResult, String> {
             namespaces::write_time_offsets(linux).map_err(|e| e.to_string())?;
         }
     }
-    // SAFETY: ocirun is single-threaded, so the child may run arbitrary code after fork.
-    unsafe { nix::unistd::fork() }
-        .map_err(|e| format!("fork init: {}", crate::errno_text_raw(e as i32)))
+    Ok(())
 }
 
 /// In a new user namespace, switch to the container's uid/gid 0 when it is mapped, so that

@@ -124,17 +124,45 @@ fn mark_listed_fds_cloexec(first: u32) -> Result<(), String> {
     Ok(())
 }
 
+/// The seccomp part of becoming the user process.
+#[derive(Debug)]
+pub struct Seccomp<'a> {
+    pub filter: &'a crate::seccomp::Filter,
+    /// Where the listener of a notifying filter goes.
+    pub agent: Option<&'a crate::seccomp::notify::Agent>,
+    /// This process's pid as the runtime sees it (for the agent).
+    pub pid: i32,
+}
+
+impl Seccomp<'_> {
+    /// Installs the filter; a notifying one's listener fd goes to the agent at once, before
+    /// any other system call could wait on it.
+    fn install(&self) -> Result<(), String> {
+        let Some(listener) = crate::seccomp::install(self.filter)? else {
+            return Ok(());
+        };
+        let agent = self
+            .agent
+            .ok_or("linux.seccomp: SCMP_ACT_NOTIFY without a listener connection")?;
+        let doc = crate::seccomp::notify::process_state(agent, self.pid);
+        crate::seccomp::notify::send(agent, listener, &doc)
+    }
+}
+
 /// Everything from the user switch to execve. Only returns on failure.
 pub fn become_user_process(
     process: &Process,
+    attributes: &super::attributes::Attributes,
     masks: Option<&crate::capabilities::Masks>,
-    seccomp: Option<&crate::seccomp::Filter>,
+    seccomp: Option<&Seccomp<'_>>,
 ) -> Result<std::convert::Infallible, String> {
     let env: Vec<String> = process.env().clone().unwrap_or_default();
     let args = process.args().as_deref().unwrap_or_default();
     let arg0 = args.first().ok_or("process.args is empty")?;
     let cwd = process.cwd();
     enter_cwd(cwd)?;
+    // While still root with every capability the config grants (real-time policies).
+    attributes.apply()?;
     if let Some(m) = masks {
         crate::capabilities::drop_bounding(m.bounding)?;
         set_keepcaps(true)?;
@@ -142,8 +170,8 @@ pub fn become_user_process(
     let nnp = process.no_new_privileges().unwrap_or(false);
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while still root
     // (as runc does; the profile must then allow the calls that follow).
-    if let (Some(filter), false) = (seccomp, nnp) {
-        crate::seccomp::install(filter)?;
+    if let (Some(s), false) = (seccomp, nnp) {
+        s.install()?;
     }
     switch_user(process)?;
     if let Some(m) = masks {
@@ -157,8 +185,8 @@ pub fn become_user_process(
             let e = std::io::Error::last_os_error();
             return Err(format!("set no_new_privs: {}", crate::errno_text(&e)));
         }
-        if let Some(filter) = seccomp {
-            crate::seccomp::install(filter)?;
+        if let Some(s) = seccomp {
+            s.install()?;
         }
     }
     if let Some(mask) = process.user().umask() {

@@ -8,43 +8,56 @@
 //! command reads them from the exec fifo (the init writes `0` when released, then either
 //! execs — the close-on-exec write end then reads as EOF — or writes its error and exits).
 
-use super::channel::{Channel, Msg};
 use super::Context;
+use crate::process::channel::{Channel, Msg};
+use crate::process::fork::exit_child;
+use crate::process::user_process;
 use std::io::Write;
 use std::os::fd::AsRawFd;
 
 /// Runs in the forked init; never returns.
 pub fn run(ctx: &Context, chan: Channel) -> ! {
-    match prepare(ctx, &chan) {
-        Ok(()) => {}
+    let pid = match prepare(ctx, &chan) {
+        Ok(pid) => pid,
         Err(msg) => {
             let _ = chan.send(&Msg::Error(msg));
-            super::exit_child(1);
+            exit_child(1);
         }
-    }
+    };
     if chan.send(&Msg::Created).is_err() {
-        super::exit_child(1);
+        exit_child(1);
     }
     drop(chan);
     let mut fifo = match open_fifo(ctx) {
         Ok(f) => f,
-        Err(_) => super::exit_child(1),
+        Err(_) => exit_child(1),
     };
     // Released by `start` (runtime.md "Start").
     if fifo.write_all(b"0").is_err() {
-        super::exit_child(1);
+        exit_child(1);
     }
-    let err = match start(ctx) {
+    let err = match start(ctx, pid) {
         Ok(never) => match never {},
         Err(msg) => msg,
     };
     let _ = fifo.write_all(err.as_bytes());
-    super::exit_child(127)
+    exit_child(127)
 }
 
-/// Everything `create` applies before the init reports `Created`.
-fn prepare(ctx: &Context, chan: &Channel) -> Result<(), String> {
-    chan.expect(Msg::Proceed).map_err(|e| e.to_string())?;
+/// Everything `create` applies before the init reports `Created`. Returns the init's pid as
+/// the runtime sees it.
+fn prepare(ctx: &Context, chan: &Channel) -> Result<i32, String> {
+    let pid = chan.expect_proceed().map_err(|e| e.to_string())?;
+    if ctx.rootfs_options.shared_mount_ns {
+        // Seen from the namespace the container shares, before anything is mounted there.
+        let rootfs = ctx
+            .rootfs
+            .canonicalize()
+            .map_err(|e| format!("resolve root.path: {}", crate::errno_text(&e)))?;
+        let before = crate::rootfs::shared_ns::mounts_before(&rootfs);
+        chan.send(&Msg::SharedMounts(before))
+            .map_err(|e| e.to_string())?;
+    }
     let spec = ctx.spec;
     if let Some(name) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         nix::unistd::sethostname(name)
@@ -54,11 +67,7 @@ fn prepare(ctx: &Context, chan: &Channel) -> Result<(), String> {
         set_domainname(name)?;
     }
     if let Some(sysctl) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) {
-        for (key, value) in sysctl {
-            let file = format!("/proc/sys/{}", key.replace('.', "/"));
-            std::fs::write(&file, value)
-                .map_err(|e| format!("sysctl {key}: {}", crate::errno_text(&e)))?;
-        }
+        crate::sysctl::apply(sysctl)?;
     }
     let rootfs = &ctx.rootfs;
     let opts = &ctx.rootfs_options;
@@ -88,24 +97,26 @@ fn prepare(ctx: &Context, chan: &Channel) -> Result<(), String> {
         .filter(|p| p.terminal() == Some(true))
     {
         // config-linux.md "Default Devices": /dev/console is the terminal's pty, bound.
-        let pty = super::console::setup(process, ctx.console_socket.as_ref())?;
-        crate::rootfs::mount_console(std::path::Path::new("/"), &pty).map_err(|e| e.to_string())?;
+        let pty = crate::process::console::setup(process, ctx.console_socket.as_ref())?;
+        crate::rootfs::mount_console(std::path::Path::new("/"), std::os::fd::AsFd::as_fd(&pty))
+            .map_err(|e| e.to_string())?;
     }
     crate::rootfs::finalize(spec).map_err(|e| e.to_string())?;
     if let Some(process) = spec.process() {
-        super::exec::apply_oom_score_adj(process)?;
-        super::exec::apply_rlimits(process)?;
-        super::exec::check_executable(process)?;
+        user_process::apply_oom_score_adj(process)?;
+        user_process::apply_rlimits(process)?;
+        user_process::check_executable(process)?;
     }
     if !ctx.no_new_keyring {
         join_session_keyring(ctx.id)?;
     }
-    super::exec::keep_only_preserved_fds(ctx.preserve_fds)?;
-    Ok(())
+    user_process::keep_only_preserved_fds(ctx.preserve_fds)?;
+    Ok(pid)
 }
 
-/// After release: startContainer hooks, then the user process.
-fn start(ctx: &Context) -> Result<std::convert::Infallible, String> {
+/// After release: startContainer hooks, then the user process (`pid`: ours, as the runtime
+/// sees it).
+fn start(ctx: &Context, pid: i32) -> Result<std::convert::Infallible, String> {
     let Some(process) = ctx.spec.process() else {
         // runtime.md "Start": MUST generate an error if `process` was not set.
         return Err("config.json has no process to start".into());
@@ -126,7 +137,18 @@ fn start(ctx: &Context) -> Result<std::convert::Infallible, String> {
         crate::hooks::run("startContainer", hooks, state.to_string().as_bytes())
             .map_err(|e| e.to_string())?;
     }
-    super::exec::become_user_process(process, ctx.capabilities.as_ref(), ctx.seccomp.as_ref())
+    let seccomp = ctx.seccomp.as_ref().map(|filter| user_process::Seccomp {
+        filter,
+        agent: ctx.seccomp_agent.as_ref(),
+        pid,
+    });
+    let attributes = crate::process::attributes::Attributes::of(process, ctx.spec.linux().as_ref());
+    user_process::become_user_process(
+        process,
+        &attributes,
+        ctx.capabilities.as_ref(),
+        seccomp.as_ref(),
+    )
 }
 
 /// Reopens the exec fifo for writing through the O_PATH fd: blocks until `start` opens the

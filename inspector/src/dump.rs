@@ -32,12 +32,34 @@ pub fn text(s: &Snapshot, show_host: bool) -> String {
         let _ = writeln!(out, "{}", tree_line(s, &row));
     }
 
-    out.push_str("\nCONTAINER                     STATUS   PID      SHIM     CGROUP\n");
+    let _ = writeln!(
+        out,
+        "\n{:<29} {:<16} {:<10} {:<28} {:<8} {:<8} {:<8} CGROUP",
+        "CONTAINER", "ID", "ENGINE", "POD", "STATUS", "PID", "SHIM"
+    );
     for c in &s.containers {
+        let pod = c
+            .pod
+            .as_deref()
+            .map(|id| {
+                s.pod(id)
+                    .map_or_else(|| format::short_id(id).to_string(), format::pod_name)
+            })
+            .map(|p| {
+                if c.sandbox {
+                    format!("{p} (sandbox)")
+                } else {
+                    p
+                }
+            })
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{:<29} {:<8} {:<8} {:<8} {}",
+            "{:<29} {:<16} {:<10} {:<28} {:<8} {:<8} {:<8} {}",
             format::container_name_short(c),
+            format::short_id(&c.id),
+            c.engine.as_deref().unwrap_or("-"),
+            pod,
             c.status.as_str(),
             format::opt(c.init_pid),
             format::opt(c.shim_pid),
@@ -45,6 +67,9 @@ pub fn text(s: &Snapshot, show_host: bool) -> String {
         );
         if let Some(reason) = &c.stale_reason {
             let _ = writeln!(out, "    stale: {reason}");
+        }
+        if let Some(declared) = crate::model::containers::declared_disagrees(c) {
+            let _ = writeln!(out, "    state file says {declared}");
         }
     }
 
@@ -62,16 +87,17 @@ pub fn text(s: &Snapshot, show_host: bool) -> String {
         out.push('\n');
     }
 
-    out.push_str("\n        NS TYPE   NPROCS   PID HOST\n");
+    out.push_str("\n        NS TYPE   NPROCS   PID HOST CONTAINERS\n");
     for ns in &s.namespaces {
         let _ = writeln!(
             out,
-            "{:>10} {:<6} {:>6} {:>5} {}",
+            "{:>10} {:<6} {:>6} {:>5} {:<4} {}",
             ns.inode,
             ns.kind.name(),
             ns.members,
             ns.owner_pid,
-            if ns.host { "host" } else { "" }
+            if ns.host { "host" } else { "" },
+            namespace_containers(s, &ns.containers),
         );
     }
 
@@ -113,7 +139,6 @@ pub fn tree_line(s: &Snapshot, row: &tree::Row) -> String {
             let Some(p) = s.process(pid) else {
                 return format!("{}{pid} ?", row.prefix);
             };
-            let fold = if row.folded { " [+]" } else { "" };
             let tag = format::role_tag(s, pid)
                 .map(|t| format!("  ◆ {t}"))
                 .unwrap_or_default();
@@ -122,21 +147,51 @@ pub fn tree_line(s: &Snapshot, row: &tree::Row) -> String {
             } else {
                 p.command()
             };
-            format!("{}{pid} {command}{fold}{tag}", row.prefix)
+            format!("{}{}{pid} {command}{tag}", row.prefix, fold_mark(row))
         }
-        Item::Container(i) => {
-            let c = &s.containers[i];
-            format!(
-                "{} {} ({})",
-                c.status.as_str(),
-                format::container_name_short(c),
-                c.stale_reason
-                    .clone()
-                    .or_else(|| c.state_dir.clone())
-                    .unwrap_or_default()
-            )
+        Item::Container(i) => format!(
+            "{}{}",
+            row.prefix,
+            format::container_line(s, &s.containers[i])
+        ),
+        Item::Pod(i) => format!(
+            "{}{}{}",
+            row.prefix,
+            fold_mark(row),
+            format::pod_line(&s.pods[i])
+        ),
+    }
+}
+
+/// The marker of a folded row.
+fn fold_mark(row: &tree::Row) -> &'static str {
+    if row.folded {
+        "[+] "
+    } else {
+        ""
+    }
+}
+
+/// The containers in a namespace as a short list: their names, or their pod's when they are
+/// all of one pod.
+pub fn namespace_containers(s: &Snapshot, ids: &[String]) -> String {
+    let cs: Vec<&crate::model::Container> = ids
+        .iter()
+        .filter_map(|id| s.containers.iter().find(|c| &c.id == id))
+        .collect();
+    let Some(first) = cs.first() else {
+        return String::new();
+    };
+    if cs.len() > 1 && cs.iter().all(|c| c.pod.is_some() && c.pod == first.pod) {
+        if let Some(p) = first.pod.as_deref().and_then(|id| s.pod(id)) {
+            return format!("pod {}", format::pod_name(p));
         }
     }
+    let names: Vec<&str> = cs
+        .iter()
+        .map(|c| c.name.as_deref().unwrap_or_else(|| format::short_id(&c.id)))
+        .collect();
+    names.join(",")
 }
 
 /// A matrix cell as text.
@@ -145,14 +200,19 @@ pub fn share_text(s: &Snapshot, cell: &Share) -> String {
         Share::Host => "host".into(),
         Share::Own => "own".into(),
         Share::Unknown => "?".into(),
+        Share::InVm => "in VM".into(),
         Share::With(others) => {
-            let first = &s.containers[others[0]].id;
+            let first = &s.containers[others[0]];
+            let first = first
+                .name
+                .as_deref()
+                .unwrap_or_else(|| format::short_id(&first.id));
             let more = if others.len() > 1 {
                 format!("+{}", others.len() - 1)
             } else {
                 String::new()
             };
-            format!("={}{more}", format::short_id(first))
+            format!("={first}{more}")
         }
     }
 }

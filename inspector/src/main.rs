@@ -71,7 +71,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } else if cli.once {
             print!("{}", ocitop::dump::text(&snapshot, cli.all));
         } else if let Some(dest) = cli.record {
-            record::record(&snapshot, &roots, &dest)?;
+            record::record(&collector, &snapshot, &dest)?;
             eprintln!(
                 "recorded {} processes into {}",
                 record::selected_pids(&snapshot).len(),

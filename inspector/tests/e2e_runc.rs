@@ -175,6 +175,22 @@ fn ocitop_json_finds_a_runc_container() {
     assert_eq!(find(&snap2, &id)["status"], "running");
     drop(_cleanup_waiting);
 
+    // `runc pause` freezes its cgroup and writes no status: the freezer says paused; and
+    // running again after `runc resume`.
+    let json = || -> Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_ocitop"))
+            .arg("--json")
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    runc(bundle.path(), &["pause", &id]);
+    let paused = json();
+    assert_eq!(find(&paused, &id)["status"], "paused");
+    assert_eq!(find(&paused, &id)["freezer"], "frozen");
+    runc(bundle.path(), &["resume", &id]);
+    assert_eq!(find(&json(), &id)["status"], "running");
+
     // Killed and deleted, it is gone from the next snapshot.
     drop(_cleanup);
     let out = Command::new(env!("CARGO_BIN_EXE_ocitop"))

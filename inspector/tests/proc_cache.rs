@@ -28,6 +28,8 @@ struct Proc<'a> {
     cgroup: &'a str,
     /// Fields 26, 28 and 48 of stat: where the image's code, stack and arguments are.
     image: [u64; 3],
+    /// The process it is a thread of (`Tgid:` of status), if not its own.
+    tgid: Option<u32>,
 }
 
 impl Default for Proc<'_> {
@@ -42,6 +44,7 @@ impl Default for Proc<'_> {
             arg: "sleep",
             cgroup: "/a",
             image: [0x5000, 0x7ff0, 0x7fe0],
+            tgid: None,
         }
     }
 }
@@ -67,6 +70,16 @@ fn write_proc(root: &Path, p: Proc) {
     )
     .unwrap();
     std::fs::write(dir.join("cmdline"), format!("{}\0", p.arg)).unwrap();
+    std::fs::write(
+        dir.join("status"),
+        format!(
+            "Name:\t{}\nTgid:\t{}\nPid:\t{}\n",
+            p.comm,
+            p.tgid.unwrap_or(p.pid),
+            p.pid
+        ),
+    )
+    .unwrap();
     std::fs::write(dir.join("cgroup"), format!("0::{}\n", p.cgroup)).unwrap();
     let link = dir.join("ns/net");
     let _ = std::fs::remove_file(&link);
@@ -95,6 +108,14 @@ fn write_host(root: &Path, last_pid: u32, forks: u64, tasks: u32, uptime_secs: u
     )
     .unwrap();
     std::fs::write(root.join("uptime"), format!("{uptime_secs}.00 0.00\n")).unwrap();
+}
+
+/// Makes `root`'s `self` say it is in the initial pid namespace, where the host-wide task
+/// counters count exactly what /proc shows (so new pids may be probed instead of listed).
+fn in_initial_pid_ns(root: &Path) {
+    let ns = root.join(std::process::id().to_string()).join("ns");
+    std::fs::create_dir_all(&ns).unwrap();
+    std::os::unix::fs::symlink("pid:[4026531836]", ns.join("pid")).unwrap();
 }
 
 /// Watch these pids closely and no other.
@@ -202,9 +223,17 @@ fn a_root_that_is_not_our_own_proc_is_read_every_pass() {
 /// A reader over a tree where pid 42 is old (started at 1 s, the host up 1000 s) and pid 1000
 /// was the last pid handed out, after one first pass.
 fn settled() -> (tempfile::TempDir, ProcReader) {
+    settled_in(false)
+}
+
+/// [`settled`], in the initial pid namespace if `initial`.
+fn settled_in(initial: bool) -> (tempfile::TempDir, ProcReader) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     write_host(root, 1000, 5000, 2, 1000);
+    if initial {
+        in_initial_pid_ns(root);
+    }
     write_proc(
         root,
         Proc {
@@ -415,4 +444,125 @@ fn the_pids_are_listed_again_only_when_a_task_came_or_went() {
     std::fs::remove_dir_all(root.join("50")).unwrap();
     write_host(root, 1001, 5001, 2, 1000);
     assert_eq!(pids(r.refresh(closely(&none)).unwrap()), [1, 42]);
+}
+
+#[test]
+fn a_young_process_is_read_until_it_has_exec_d_and_stayed() {
+    let (tmp, mut r) = settled();
+    let root = tmp.path();
+    let none = HashSet::new();
+    // Started 5 s ago, both children of 42: 47 forked and has not exec'd (42's image), 48
+    // has exec'd (an image of its own). Neither is due for its periodic re-read below.
+    let young = |pid, image| Proc {
+        pid,
+        ppid: 42,
+        start: 995 * 100,
+        image,
+        ..Proc::default()
+    };
+    write_proc(root, young(47, Proc::default().image));
+    write_proc(root, young(48, [0x9000, 0x7ee0, 0x7ed0]));
+    write_host(root, 1002, 5002, 4, 1000);
+    let carried = |out: &[Process], pid| out.iter().find(|p| p.pid == pid).unwrap().carried_over;
+    let out = r.refresh(closely(&none)).unwrap();
+    assert!(!carried(&out, 47) && !carried(&out, 48), "new: read");
+    let out = r.refresh(closely(&none)).unwrap();
+    assert!(
+        !carried(&out, 47) && !carried(&out, 48),
+        "young: read again"
+    );
+    // 48 has shown the same image of its own twice: settled, carried over like any other;
+    // 47 may still exec, and is read on.
+    for _ in 0..3 {
+        let out = r.refresh(closely(&none)).unwrap();
+        assert!(!carried(&out, 47) && carried(&out, 48));
+    }
+    // 47 execs: seen at once, and settles in turn.
+    write_proc(
+        root,
+        Proc {
+            comm: "nginx",
+            arg: "nginx",
+            ..young(47, [0xa000, 0x7dd0, 0x7dc0])
+        },
+    );
+    let p = only(r.refresh(closely(&none)).unwrap(), 47);
+    assert_eq!(
+        (&*p.comm, p.cmdline[0].as_str(), p.carried_over),
+        ("nginx", "nginx", false)
+    );
+    r.refresh(closely(&none)).unwrap();
+    assert!(only(r.refresh(closely(&none)).unwrap(), 47).carried_over);
+}
+
+#[test]
+fn new_pids_are_found_in_the_allocators_arc_without_listing() {
+    let (tmp, mut r) = settled_in(true);
+    let root = tmp.path();
+    let none = HashSet::new();
+    let pids = |out: Vec<Process>| out.iter().map(|p| p.pid).collect::<Vec<_>>();
+    // Each pass below is a second after the one before (uptime 1000 s for the first), and
+    // pid N is made half a second after the pass before N's.
+    let new = |pid: u32| Proc {
+        pid,
+        start: u64::from(pid - 1) * 100 + 50,
+        ..Proc::default()
+    };
+    // A pid dir the allocator cannot have handed out (60 is not in the arc): were /proc
+    // listed, it would show. So it proves which passes listed.
+    write_proc(root, new(60));
+    let listed = r.how.listed;
+
+    // A fork: 1001, the only pid in the arc, is found there.
+    write_proc(root, new(1001));
+    write_host(root, 1001, 5001, 3, 1001);
+    assert_eq!(pids(r.refresh(closely(&none)).unwrap()), [1, 42, 1001]);
+    // A new thread of 42: a task in the arc, but no process.
+    write_proc(
+        root,
+        Proc {
+            tgid: Some(42),
+            ..new(1002)
+        },
+    );
+    write_host(root, 1002, 5002, 4, 1002);
+    assert_eq!(pids(r.refresh(closely(&none)).unwrap()), [1, 42, 1001]);
+    // A process that came and went between two passes (like `true`): nothing to add.
+    write_host(root, 1003, 5003, 4, 1003);
+    assert_eq!(pids(r.refresh(closely(&none)).unwrap()), [1, 42, 1001]);
+    assert_eq!((r.how.probed, r.how.listed), (3, listed));
+
+    // One task fewer than the new ones account for (the thread of 42 ended): an older task
+    // was reaped, which only a listing can name.
+    std::fs::remove_dir_all(root.join("1002")).unwrap();
+    write_host(root, 1003, 5003, 3, 1004);
+    assert_eq!(pids(r.refresh(closely(&none)).unwrap()), [1, 42, 60, 1001]);
+    assert_eq!(r.how.listed, listed + 1);
+    // An older process (1001) gone as a new one (1004) came: listed.
+    std::fs::remove_dir_all(root.join("1001")).unwrap();
+    write_proc(
+        root,
+        Proc {
+            start: 1004 * 100 + 50,
+            ..new(1004)
+        },
+    );
+    write_host(root, 1004, 5004, 3, 1005);
+    assert_eq!(pids(r.refresh(closely(&none)).unwrap()), [1, 42, 60, 1004]);
+    assert_eq!(r.how.listed, listed + 2);
+    // A new task that started in the very tick of the previous pass's uptime cannot be told
+    // from one the cursor skipped: listed.
+    write_proc(
+        root,
+        Proc {
+            start: 1005 * 100,
+            ..new(1005)
+        },
+    );
+    write_host(root, 1005, 5005, 4, 1006);
+    assert_eq!(
+        pids(r.refresh(closely(&none)).unwrap()),
+        [1, 42, 60, 1004, 1005]
+    );
+    assert_eq!(r.how.listed, listed + 3);
 }

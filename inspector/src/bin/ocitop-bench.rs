@@ -90,6 +90,9 @@ fn main() -> anyhow::Result<()> {
         // The second pass is the first that knows what to watch.
         warm = Some(collector.snapshot()?);
         let mut times = Vec::new();
+        // How many processes each pass read rather than carried over: why a pass costs what
+        // it does.
+        let mut read = 0;
         for _ in 0..passes {
             if fork {
                 Command::new("true").status().context("running true")?;
@@ -97,9 +100,17 @@ fn main() -> anyhow::Result<()> {
             let t = Clock::start(Who::Me);
             let s = collector.snapshot()?;
             times.push(t.stop());
-            std::hint::black_box(s);
+            read += s.processes.iter().filter(|p| !p.carried_over).count();
         }
         report(label, &mut times);
+        let how = collector.how_listed();
+        println!(
+            "    per pass: {} processes read (mean); pids: {} unchanged, {} probed, {} listed",
+            read / passes,
+            how.unchanged,
+            how.probed,
+            how.listed
+        );
     }
     let warm = warm.context("no snapshot")?;
     if args.breakdown {

@@ -5,13 +5,15 @@
 //! Paths of the same name in different hierarchies are merged into one cgroup, so a hybrid host
 //! reads as one tree like systemd-cgls shows it.
 
-use crate::model::{Cgroup, CgroupMode, CgroupStats, Hierarchy, Limit};
+use crate::model::{Cgroup, CgroupLine, CgroupMode, CgroupStats, Freezer, Hierarchy, Limit};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// Files read in a cgroup2 directory.
+/// Files read in a cgroup2 directory (usage, limits, the freezer).
 pub const V2_FILES: &[&str] = &[
     "cgroup.controllers",
+    "cgroup.events",
+    "cgroup.freeze",
     "memory.current",
     "memory.max",
     "cpu.max",
@@ -24,6 +26,7 @@ pub const V2_FILES: &[&str] = &[
 /// Files read in a cgroup v1 directory (only those of the hierarchy's controllers exist).
 pub const V1_FILES: &[&str] = &[
     "cgroup.procs",
+    "freezer.state",
     "memory.usage_in_bytes",
     "memory.limit_in_bytes",
     "cpu.cfs_quota_us",
@@ -137,6 +140,62 @@ impl CgroupReader {
             }
         }
         merged.into_values().collect()
+    }
+
+    /// The freezer state of the cgroups a process is in, as these lines of its
+    /// /proc/PID/cgroup name them: v1's `freezer.state` (THAWED, FREEZING, FROZEN; FROZEN too
+    /// when an ancestor is frozen) and v2's `cgroup.events` `frozen` (1 once every task
+    /// stopped, its own freeze or an ancestor's) with `cgroup.freeze` (1 when asked). On a
+    /// hybrid host either hierarchy may be the one a runtime used, so the most frozen of the
+    /// two is what the tasks are. `None` when neither can be read.
+    pub fn freezer(&mut self, hierarchies: &[Hierarchy], lines: &[CgroupLine]) -> Option<Freezer> {
+        let mut seen: Option<Freezer> = None;
+        let mut note = |f: Freezer| {
+            let rank = |f: Freezer| match f {
+                Freezer::Thawed => 0,
+                Freezer::Freezing => 1,
+                Freezer::Frozen => 2,
+            };
+            if seen.is_none_or(|s| rank(f) > rank(s)) {
+                seen = Some(f);
+            }
+        };
+        for line in lines {
+            let v1 = line.controllers.split(',').any(|c| c == "freezer");
+            let h = hierarchies.iter().find(|h| {
+                if v1 {
+                    h.version == 1 && h.dir.split(',').any(|c| c == "freezer")
+                } else {
+                    h.version == 2 && line.hierarchy_id == 0
+                }
+            });
+            let Some(h) = h else { continue };
+            let dir = self
+                .root
+                .join(&h.dir)
+                .join(line.path.trim_start_matches('/'));
+            if v1 {
+                match self.read(&dir, "freezer.state") {
+                    Some("THAWED") => note(Freezer::Thawed),
+                    Some("FREEZING") => note(Freezer::Freezing),
+                    Some("FROZEN") => note(Freezer::Frozen),
+                    _ => {}
+                }
+                continue;
+            }
+            // The root cgroup has neither file: it cannot be frozen.
+            let frozen = self
+                .read(&dir, "cgroup.events")
+                .and_then(|t| keyed(t, "frozen"));
+            let asked = self.read(&dir, "cgroup.freeze").map(|t| t == "1");
+            match (frozen, asked) {
+                (Some(1), _) => note(Freezer::Frozen),
+                (_, Some(true)) => note(Freezer::Freezing),
+                (Some(_), _) | (_, Some(false)) => note(Freezer::Thawed),
+                _ => {}
+            }
+        }
+        seen
     }
 
     fn read(&mut self, dir: &Path, file: &str) -> Option<&str> {
@@ -313,6 +372,73 @@ mod tests {
     fn v1_unlimited_memory_is_max() {
         assert_eq!(v1_limit(9223372036854771712), Limit::Max);
         assert_eq!(v1_limit(1 << 20), Limit::Value(1 << 20));
+    }
+
+    #[test]
+    fn freezer_of_v1_v2_and_hybrid() {
+        let tmp = tempfile::tempdir().unwrap();
+        let put = |dir: &str, file: &str, text: &str| {
+            let d = tmp.path().join(dir);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join(file), text).unwrap();
+        };
+        put("freezer/a", "freezer.state", "FROZEN\n");
+        put("freezer/b", "freezer.state", "FREEZING\n");
+        put("unified/a", "cgroup.events", "populated 1\nfrozen 0\n");
+        put("unified/a", "cgroup.freeze", "0\n");
+        put("unified/c", "cgroup.events", "populated 1\nfrozen 0\n");
+        put("unified/c", "cgroup.freeze", "1\n");
+        put("unified/d", "cgroup.events", "populated 1\nfrozen 1\n");
+        put("unified/d", "cgroup.freeze", "0\n");
+        let hierarchies = [
+            Hierarchy {
+                dir: "freezer".into(),
+                version: 1,
+            },
+            Hierarchy {
+                dir: "unified".into(),
+                version: 2,
+            },
+        ];
+        let mut r = CgroupReader::new(tmp.path());
+        let lines = |v1: Option<&str>, v2: &str| {
+            let mut l = vec![CgroupLine {
+                hierarchy_id: 0,
+                controllers: String::new(),
+                path: v2.into(),
+            }];
+            if let Some(p) = v1 {
+                l.push(CgroupLine {
+                    hierarchy_id: 6,
+                    controllers: "freezer".into(),
+                    path: p.into(),
+                });
+            }
+            l
+        };
+        // Hybrid: runc froze the v1 freezer, v2 says thawed: frozen.
+        assert_eq!(
+            r.freezer(&hierarchies, &lines(Some("/a"), "/a")),
+            Some(Freezer::Frozen)
+        );
+        assert_eq!(
+            r.freezer(&hierarchies, &lines(Some("/b"), "/x")),
+            Some(Freezer::Freezing)
+        );
+        // v2 asked to freeze, not every task stopped yet; frozen by an ancestor.
+        assert_eq!(
+            r.freezer(&hierarchies, &lines(None, "/c")),
+            Some(Freezer::Freezing)
+        );
+        assert_eq!(
+            r.freezer(&hierarchies, &lines(None, "/d")),
+            Some(Freezer::Frozen)
+        );
+        assert_eq!(
+            r.freezer(&hierarchies, &lines(None, "/a")),
+            Some(Freezer::Thawed)
+        );
+        assert_eq!(r.freezer(&hierarchies, &lines(None, "/gone")), None);
     }
 
     #[test]

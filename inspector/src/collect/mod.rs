@@ -3,13 +3,17 @@
 //! model.
 
 pub mod cgroup;
+pub mod engine;
+pub mod files;
+pub mod kata;
 pub mod pid_alloc;
 pub mod proc;
 pub mod record;
 pub mod shim;
+pub mod signal;
 pub mod state;
 
-use crate::model::{containers, namespaces, Host, Snapshot, SNAPSHOT_VERSION};
+use crate::model::{containers, namespaces, Host, Pod, ShimKind, Snapshot, SNAPSHOT_VERSION};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -57,6 +61,13 @@ pub struct Collector {
     watch_all: bool,
     /// The processes of the previous snapshot worth reading on every refresh.
     watched: HashSet<u32>,
+    /// Engines' files (bundles, options, dockerd's, kata's), kept parsed between passes.
+    files: files::HostFiles,
+    /// The runtime roots the last pass read (for `--record`).
+    runtime_roots: Vec<state::RuntimeRoot>,
+    /// When each container (by state dir, else id) was last seen with a live init, seconds
+    /// since the epoch: how long a STALE one has been gone.
+    last_alive: HashMap<String, u64>,
 }
 
 impl Collector {
@@ -65,10 +76,13 @@ impl Collector {
             proc: proc::ProcReader::new(&roots.proc),
             cgroup: cgroup::CgroupReader::new(&roots.cgroup),
             boot_time: boot_time(&roots.proc),
+            files: files::HostFiles::new(&roots.state),
             roots,
             clock_ticks: clock_ticks(),
             watch_all: false,
             watched: HashSet::new(),
+            runtime_roots: Vec::new(),
+            last_alive: HashMap::new(),
         }
     }
 
@@ -78,6 +92,11 @@ impl Collector {
     /// in full every [`proc::REREAD_EVERY`] passes).
     pub fn watch_all(&mut self, all: bool) {
         self.watch_all = all;
+    }
+
+    /// How the passes so far came by their pids (for the benchmark).
+    pub fn how_listed(&self) -> proc::HowListed {
+        self.proc.how
     }
 
     pub fn roots(&self) -> &Roots {
@@ -101,15 +120,40 @@ impl Collector {
         let (cgroup_mode, hierarchies) = self.cgroup.layout();
         let mut cgroups = self.cgroup.read_all(&hierarchies);
         count_procs(&mut cgroups, &processes);
-        let shims: Vec<_> = processes.iter().filter_map(shim::recognise).collect();
-        let states = state::read_all(&self.roots.state, &mut warnings);
+        self.files.begin_pass();
+        let mut shims: Vec<_> = processes.iter().filter_map(shim::recognise).collect();
+        for s in &mut shims {
+            shim::locate(s, &self.roots.proc, &mut self.files);
+        }
+        let (states, roots) =
+            state::read_all(&self.roots.state, state::shim_roots(&shims), &mut warnings);
+        self.runtime_roots = roots;
+        let alive = |pid: u32| {
+            processes
+                .binary_search_by_key(&pid, |p| p.pid)
+                .is_ok_and(|i| !matches!(processes[i].state, 'Z' | 'X'))
+        };
+        let sandboxes: Vec<kata::VmSandbox> = shims
+            .iter()
+            .filter(|s| s.kind == ShimKind::Kata)
+            .filter_map(|s| kata::read(s, &mut self.files, &alive))
+            .collect();
+        let vm_containers = sandboxes
+            .iter()
+            .flat_map(|b| b.containers.clone())
+            .collect();
         let host_ns = namespaces::host(&processes);
-        let containers = containers::assemble(&processes, &shims, states, &host_ns);
-        let namespaces = namespaces::table(&processes, &host_ns);
-        self.watched = watched(&processes, &shims, &containers, &host_ns);
-        let taken_at = std::time::SystemTime::now()
+        let mut containers =
+            containers::assemble(&processes, &shims, states, vm_containers, &host_ns);
+        let mut pods = engine::identify(&mut containers, &shims, &mut self.files);
+        vm_pods(&mut pods, &mut containers, sandboxes);
+        let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
+        self.kernel_status(&mut containers, &processes, &hierarchies, now);
+        let namespaces = namespaces::table(&processes, &host_ns, &containers);
+        self.watched = watched(&processes, &shims, &containers, &host_ns);
+        let taken_at = now;
         Ok(Snapshot {
             version: SNAPSHOT_VERSION,
             host: Host {
@@ -126,11 +170,98 @@ impl Collector {
             processes,
             shims,
             containers,
+            pods,
             cgroups,
             namespaces,
             warnings,
         })
     }
+}
+
+impl Collector {
+    /// What the kernel says of each container with a host process: the freezer of its
+    /// init's cgroup, when the init started, and for a STALE one how long it has been gone.
+    fn kernel_status(
+        &mut self,
+        containers: &mut [crate::model::Container],
+        processes: &[crate::model::Process],
+        hierarchies: &[crate::model::Hierarchy],
+        now: u64,
+    ) {
+        let started = |ticks: u64| Some(self.boot_time? + ticks / self.clock_ticks.max(1));
+        for c in containers.iter_mut() {
+            let key = c.state_dir.clone().unwrap_or_else(|| c.id.clone());
+            c.started_at = c.init_start_ticks.and_then(started);
+            if c.status == crate::model::Status::Stale {
+                c.gone_since = self.last_alive.get(&key).copied();
+                continue;
+            }
+            let init = c
+                .init_pid
+                .and_then(|pid| processes.binary_search_by_key(&pid, |p| p.pid).ok())
+                .map(|i| &processes[i]);
+            let Some(init) = init else { continue };
+            self.last_alive.insert(key, now);
+            if let Some(lines) = &init.cgroups {
+                c.freezer = self.cgroup.freezer(hierarchies, lines);
+                c.status = containers::with_freezer(c.status, c.freezer);
+            }
+        }
+        // Forget containers whose state dir is gone (deleted).
+        let known: HashSet<String> = containers
+            .iter()
+            .map(|c| c.state_dir.clone().unwrap_or_else(|| c.id.clone()))
+            .collect();
+        self.last_alive.retain(|key, _| known.contains(key));
+    }
+
+    /// The files the last pass read beyond /proc and cgroupfs: engines' files (host paths)
+    /// and the runtime roots scanned (relative to the state root), for `--record`.
+    pub fn read_elsewhere(&self) -> (&std::collections::BTreeSet<PathBuf>, &[state::RuntimeRoot]) {
+        (self.files.used(), &self.runtime_roots)
+    }
+}
+
+/// Each VM sandbox as a pod (the pod its containers' annotations name, or one of its own),
+/// with its VM.
+fn vm_pods(
+    pods: &mut Vec<Pod>,
+    containers: &mut [crate::model::Container],
+    sandboxes: Vec<kata::VmSandbox>,
+) {
+    for b in sandboxes {
+        let i = match pods.iter().position(|p| p.id == b.id) {
+            Some(i) => i,
+            None => {
+                let engine = containers
+                    .iter()
+                    .find(|c| c.id == b.id)
+                    .and_then(|c| c.engine.clone())
+                    .unwrap_or_else(|| "containerd".into());
+                pods.push(Pod {
+                    id: b.id.clone(),
+                    engine,
+                    ..Pod::default()
+                });
+                pods.len() - 1
+            }
+        };
+        for c in containers
+            .iter_mut()
+            .filter(|c| c.in_vm && c.shim_pid.is_some())
+        {
+            let ours = b.containers.iter().any(|v| v.id == c.id);
+            if ours {
+                c.pod = Some(b.id.clone());
+                c.sandbox |= c.id == b.id;
+                if !pods[i].containers.contains(&c.id) {
+                    pods[i].containers.push(c.id.clone());
+                }
+            }
+        }
+        pods[i].vm = Some(b.vm);
+    }
+    pods.sort_by(|a, b| a.id.cmp(&b.id));
 }
 
 /// The processes the live view shows with the host folded away: shims, container processes,
@@ -145,12 +276,18 @@ fn watched(
     for c in containers {
         pids.extend(&c.pids);
     }
-    pids.extend(
-        processes
-            .iter()
-            .filter(|p| p.namespaces.iter().any(|(k, i)| host_ns.get(k) != Some(i)))
-            .map(|p| p.pid),
-    );
+    // Processes in the same namespaces share one copy of the set (collect::proc): decide
+    // once per copy.
+    let mut outside: HashMap<*const crate::model::NsSet, bool> = HashMap::new();
+    for p in processes {
+        let set = &p.namespaces;
+        let out = *outside
+            .entry(std::sync::Arc::as_ptr(set))
+            .or_insert_with(|| set.iter().any(|(k, i)| host_ns.get(k) != Some(i)));
+        if out {
+            pids.insert(p.pid);
+        }
+    }
     pids
 }
 

@@ -14,12 +14,23 @@
 //! lists the pids (the `now` of this pass: every pid it lists was allocated before it). A fork
 //! that fails after its pid was allocated (a full pids cgroup) moves the cursor without
 //! counting; such storms are what the periodic full re-read of every process is also for.
+//!
+//! The same counters spare most listings of /proc (a tenth of a refresh of a large host) on
+//! a host where processes come and go: in the initial pid namespace, where the host-wide
+//! counters count exactly the tasks /proc shows, the tasks created since the previous pass
+//! have their pids in the arc. Probing those few pids finds the ones still there; if the
+//! tasks reaped meanwhile are exactly the created ones that are gone
+//! ([`Cursor::only_new_tasks_reaped`]), no older process went away, and the previous pids
+//! plus the new leaders found in the arc are what listing /proc would give.
 
 use std::path::Path;
 
 /// The allocator's position at one moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
+    /// Clock ticks since boot (/proc/uptime), read just before the counters: every task
+    /// created after them started later than this (see [`Cursor::told_apart`]).
+    pub uptime_ticks: Option<u64>,
     /// The last pid allocated (fifth field of /proc/loadavg).
     pub last_pid: u32,
     /// Tasks created since boot (`processes` of /proc/stat).
@@ -51,6 +62,41 @@ impl Cursor {
     pub fn same_tasks(&self, later: &Cursor) -> bool {
         self.forks == later.forks && self.tasks == later.tasks && self.pid_max == later.pid_max
     }
+
+    /// How a task whose pid lies in the arc swept after `self` relates to it, by its start
+    /// time: a task created after the counters were read started no earlier than the uptime
+    /// read before them, and one the cursor skipped (its pid was in use) started no later.
+    /// Start times are whole clock ticks, so a task started in the very tick of the uptime
+    /// reading cannot be told ([`Age::Unknown`]).
+    pub fn told_apart(&self, start_ticks: u64) -> Age {
+        match self.uptime_ticks {
+            Some(u) if start_ticks > u => Age::New,
+            Some(u) if start_ticks < u => Age::Old,
+            _ => Age::Unknown,
+        }
+    }
+
+    /// Whether every task reaped between `self` and `later` was one created in between,
+    /// given how many of those are still there (`new_alive`): tasks(later) = tasks(self) +
+    /// created - reaped, and of the created ones `created - new_alive` are gone, so the two
+    /// agree exactly when no older task was reaped. False when they do not (an older task or
+    /// one of its threads was reaped, or the counters are not the host's).
+    pub fn only_new_tasks_reaped(&self, later: &Cursor, new_alive: u64) -> bool {
+        let Some(created) = later.forks.checked_sub(self.forks) else {
+            return false;
+        };
+        // tasks(later) = tasks(self) + created - reaped
+        let reaped = i64::from(self.tasks) + created as i64 - i64::from(later.tasks);
+        reaped >= 0 && created.checked_sub(new_alive) == Some(reaped as u64)
+    }
+}
+
+/// Whether a task was there before a window, or created within it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Age {
+    Old,
+    New,
+    Unknown,
 }
 
 impl Window {
@@ -73,6 +119,14 @@ impl Window {
         }
     }
 
+    /// The pids of the arc, when it does not wrap past pid_max (else `None`).
+    pub fn pids(self) -> Option<std::ops::RangeInclusive<u32>> {
+        match self {
+            Window::Arc { after, upto } if after <= upto => Some(after + 1..=upto),
+            _ => None,
+        }
+    }
+
     /// Whether `pid` may have been given to a new process within the window.
     pub fn may_be_new(self, pid: u32) -> bool {
         match self {
@@ -90,7 +144,7 @@ pub fn read(proc_root: &Path) -> Option<Cursor> {
     if !is_own(proc_root) {
         return None;
     }
-    read_counters(proc_root)
+    read_counters(proc_root, crate::collect::clock_ticks())
 }
 
 /// Whether `proc_root` shows this process's own pid namespace: not a recorded tree nor
@@ -103,17 +157,45 @@ pub fn is_own(proc_root: &Path) -> bool {
         == Some(std::process::id())
 }
 
-/// Reads the cursor through a proc root [`is_own`] accepted.
-pub fn read_counters(proc_root: &Path) -> Option<Cursor> {
+/// The inode of the initial pid namespace (PROC_PID_INIT_INO in the kernel's
+/// include/linux/proc_ns.h): fixed, so a reader can tell it is in it.
+const INITIAL_PID_NS: &str = "pid:[4026531836]";
+
+/// Whether this process is in the initial pid namespace, where every task of the host has a
+/// pid: only there do the host-wide counters (forks, tasks) count exactly the tasks its /proc
+/// shows.
+pub fn in_initial_pid_ns(proc_root: &Path) -> bool {
+    std::fs::read_link(proc_root.join("self/ns/pid"))
+        .is_ok_and(|link| link.as_os_str() == INITIAL_PID_NS)
+}
+
+/// Reads the cursor through a proc root [`is_own`] accepted; `clock_ticks` is USER_HZ.
+pub fn read_counters(proc_root: &Path, clock_ticks: u64) -> Option<Cursor> {
+    // First: every task created after the counters below started later than this.
+    let uptime_ticks = std::fs::read_to_string(proc_root.join("uptime"))
+        .ok()
+        .and_then(|text| parse_uptime_ticks(&text, clock_ticks));
     let loadavg = std::fs::read_to_string(proc_root.join("loadavg")).ok()?;
     let stat = std::fs::read_to_string(proc_root.join("stat")).ok()?;
     let pid_max = std::fs::read_to_string(proc_root.join("sys/kernel/pid_max")).ok()?;
     Some(Cursor {
+        uptime_ticks,
         last_pid: parse_last_pid(&loadavg)?,
         tasks: parse_tasks(&loadavg)?,
         forks: parse_forks(&stat)?,
         pid_max: pid_max.trim().parse().ok()?,
     })
+}
+
+/// The first field of /proc/uptime, seconds since boot with two decimals, in clock ticks
+/// (rounded down, as the kernel rounds start times).
+pub fn parse_uptime_ticks(uptime: &str, clock_ticks: u64) -> Option<u64> {
+    let secs = uptime.split_ascii_whitespace().next()?;
+    let (whole, frac) = secs.split_once('.').unwrap_or((secs, "0"));
+    let whole: u64 = whole.parse().ok()?;
+    // Hundredths, as /proc/uptime prints them.
+    let hundredths: u64 = format!("{frac:0<2}").get(..2)?.parse().ok()?;
+    Some(whole * clock_ticks + hundredths * clock_ticks / 100)
 }
 
 /// The fifth field of /proc/loadavg: `0.32 1.30 1.59 2/10079 29279`.
@@ -143,6 +225,7 @@ mod tests {
 
     fn at(last_pid: u32, forks: u64) -> Cursor {
         Cursor {
+            uptime_ticks: Some(1000),
             last_pid,
             forks,
             tasks: 100,
@@ -182,6 +265,40 @@ mod tests {
         // No allocation at all: nothing is new.
         let idle = Window::between(at(1000, 50), at(1000, 50), 100);
         assert!(!(1..32768).any(|p| idle.may_be_new(p)));
+    }
+
+    #[test]
+    fn only_new_tasks_reaped_adds_up_the_counters() {
+        let before = at(1000, 50);
+        let later = |forks: u64, tasks: u32| Cursor {
+            forks,
+            tasks,
+            ..at(1003, 0)
+        };
+        // 3 forks, 1 of them alive: 2 reaped, both new ones.
+        assert!(before.only_new_tasks_reaped(&later(53, 101), 1));
+        // The same counts with 2 new ones alive: one reaped task was older.
+        assert!(!before.only_new_tasks_reaped(&later(53, 101), 2));
+        // No fork, one task fewer: an older task was reaped.
+        assert!(!before.only_new_tasks_reaped(&later(50, 99), 0));
+        // Counters that went backwards or do not add up.
+        assert!(!before.only_new_tasks_reaped(&later(49, 100), 0));
+        assert!(!before.only_new_tasks_reaped(&later(51, 102), 0));
+        // Ages by start time against the uptime read before the counters.
+        assert_eq!(before.told_apart(1001), Age::New);
+        assert_eq!(before.told_apart(999), Age::Old);
+        assert_eq!(before.told_apart(1000), Age::Unknown);
+        let w = Window::between(before, later(53, 101), 100);
+        assert_eq!(w.pids(), Some(1001..=1003));
+        assert_eq!(Window::between(at(32700, 0), at(320, 80), 100).pids(), None);
+    }
+
+    #[test]
+    fn uptime_in_ticks() {
+        assert_eq!(parse_uptime_ticks("1234.56 99.00\n", 100), Some(123456));
+        assert_eq!(parse_uptime_ticks("7.5 1\n", 100), Some(750));
+        assert_eq!(parse_uptime_ticks("3 1\n", 250), Some(750));
+        assert_eq!(parse_uptime_ticks("x", 100), None);
     }
 
     #[test]

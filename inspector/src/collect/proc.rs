@@ -8,8 +8,12 @@
 //! - a pid not seen before, or due for its periodic re-read (every [`REREAD_EVERY`] passes,
 //!   staggered by pid), is read in full;
 //! - a closely watched process (the caller's choice: the containers' and shims') and one that
-//!   started in the last [`YOUNG_SECS`] (it may still exec or be moved to another cgroup) get
-//!   their stat and cgroup read;
+//!   started in the last [`YOUNG_SECS`] and has not settled yet get their stat and cgroup read.
+//!   A young process has settled once two reads in a row found the same image and that image
+//!   is not its parent's: it has exec'd and stayed. Until then it may still exec (a fork keeps
+//!   the parent's image until it does; `sh -c 'exec ...'` execs twice in a row) or be moved to
+//!   another cgroup. So a burst of 10,000 new processes costs one more read each, not one a
+//!   pass for ten seconds;
 //! - every other process when the caller shows them all, one whose pid may have been handed
 //!   to a new process since it was read ([`pid_alloc`]), and one whose parent is gone or may
 //!   be new (it was re-parented) get their stat read;
@@ -73,13 +77,29 @@ pub struct ProcReader {
     known: Vec<Known>,
     /// Whether the root is this process's own /proc, whose pid allocator it can follow.
     own_proc: bool,
+    /// Whether that is the initial pid namespace's, where the host-wide task counters count
+    /// exactly the tasks it shows.
+    initial_pid_ns: bool,
     /// The pid allocator's cursor when the previous pass started.
     cursor: Option<Cursor>,
-    /// The pids the previous pass listed.
+    /// The pids of the previous pass (listed, or known to be the same as those listed).
     listed: Vec<u32>,
     passes: u64,
+    /// How each pass came by its pids, for the benchmark.
+    pub how: HowListed,
     page_kib: u64,
     clock_ticks: u64,
+}
+
+/// How many passes took their pids from each source.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HowListed {
+    /// No task came or went: the previous pids.
+    pub unchanged: u64,
+    /// Only new tasks came and went: the previous pids and those found in the arc.
+    pub probed: u64,
+    /// /proc listed.
+    pub listed: u64,
 }
 
 /// Where the kernel mapped a process image: its code, stack and arguments (fields 26, 28
@@ -94,6 +114,9 @@ pub type Image = [u64; 3];
 struct Known {
     process: Process,
     image: Image,
+    /// Two reads in a row found this image, and it is not the parent's (module doc): a young
+    /// process need not be read every pass any more.
+    settled: bool,
 }
 
 impl Known {
@@ -128,23 +151,30 @@ pub struct Status {
 }
 
 /// What a pass reads of one pid: every file (`known` is `None`), or its stat, and its cgroup
-/// if `cgroup`, keeping the rest of `known` if it is the same process image.
-#[derive(Clone, Copy)]
-struct Plan<'a> {
-    known: Option<&'a Known>,
+/// if `cgroup`, keeping the rest of `known` if it is the same process image. `parent_image`
+/// is the image of its parent as last read, when known (to tell whether it has exec'd).
+/// It owns what it keeps, so a pass moves each process's shared strings instead of counting
+/// another reference to them (with 10,000 processes those counts are cache misses).
+struct Plan {
+    known: Option<Known>,
     cgroup: bool,
+    parent_image: Option<Image>,
 }
 
-impl<'a> Plan<'a> {
-    const FULL: Plan<'static> = Plan {
-        known: None,
-        cgroup: true,
-    };
+impl Plan {
+    fn full() -> Self {
+        Plan {
+            known: None,
+            cgroup: true,
+            parent_image: None,
+        }
+    }
 
-    fn live(known: &'a Known, cgroup: bool) -> Self {
+    fn live(known: Known, cgroup: bool, parent_image: Option<Image>) -> Self {
         Plan {
             known: Some(known),
             cgroup,
+            parent_image,
         }
     }
 }
@@ -154,12 +184,14 @@ impl ProcReader {
         let root = root.into();
         ProcReader {
             own_proc: pid_alloc::is_own(&root),
+            initial_pid_ns: pid_alloc::in_initial_pid_ns(&root),
             root,
             readers: Vec::new(),
             known: Vec::new(),
             cursor: None,
             listed: Vec::new(),
             passes: 0,
+            how: HowListed::default(),
             page_kib: page_kib(),
             clock_ticks: super::clock_ticks(),
         }
@@ -179,74 +211,152 @@ impl ProcReader {
         let before = self.cursor.take();
         let cursor = || {
             self.own_proc
-                .then(|| pid_alloc::read_counters(&self.root))
+                .then(|| pid_alloc::read_counters(&self.root, self.clock_ticks))
                 .flatten()
         };
         let started = cursor();
-        // Listing /proc costs as much as a tenth of a refresh of a large host; when no task
-        // came or went since the previous listing, it would list the same pids.
-        let pids = match (before, started) {
-            (Some(before), Some(now)) if before.same_tasks(&now) => {
-                std::mem::take(&mut self.listed)
-            }
-            _ => self.pids()?,
-        };
-        let window = match (before, cursor()) {
-            (Some(before), Some(now)) => Window::between(before, now, self.known.len()),
-            _ => Window::Unknown,
-        };
         let root = open_dir(&self.root)?;
+        // Listing /proc costs as much as a tenth of a refresh of a large host; when no task
+        // came or went since the previous pass, it would list the same pids, and when only
+        // tasks created since came and went, the previous pids and the new ones found in the
+        // allocator's arc are what it would list (pid_alloc's doc).
+        let (pids, window) = match (before, started) {
+            (Some(before), Some(now)) if before.same_tasks(&now) => {
+                self.how.unchanged += 1;
+                (
+                    std::mem::take(&mut self.listed),
+                    Window::between(before, now, 0),
+                )
+            }
+            (Some(before), Some(now)) => match self.probe_new(&root, before, now) {
+                Some(new) => {
+                    self.how.probed += 1;
+                    let mut pids = std::mem::take(&mut self.listed);
+                    pids.extend(new);
+                    pids.sort_unstable();
+                    (pids, Window::between(before, now, self.known.len()))
+                }
+                None => self.list(before)?,
+            },
+            (Some(before), None) => self.list(before)?,
+            (None, _) => {
+                self.how.listed += 1;
+                (self.pids()?, Window::Unknown)
+            }
+        };
         let slot = self.passes % REREAD_EVERY;
         self.passes += 1;
-        let young_from = self
-            .uptime_ticks()
+        let young_from = started
+            .map_or_else(|| self.uptime_ticks(), |c| c.uptime_ticks)
             .map(|now| now.saturating_sub(YOUNG_SECS * self.clock_ticks));
         let listed = |pid: u32| pid == 0 || pids.binary_search(&pid).is_ok();
         let known = std::mem::take(&mut self.known);
+        let images: Vec<(u32, Image)> = known.iter().map(|k| (k.process.pid, k.image)).collect();
+        let image_of = |pid: u32| {
+            images
+                .binary_search_by_key(&pid, |&(p, _)| p)
+                .ok()
+                .map(|i| images[i].1)
+        };
+        let young =
+            |k: &Known| !k.settled && young_from.is_none_or(|from| k.process.start_ticks >= from);
         // Both lists are sorted by pid: walk them side by side.
-        let mut known_iter = known.iter().peekable();
+        let mut known_iter = known.into_iter().peekable();
         let mut read = Vec::new();
         let mut out = Vec::with_capacity(pids.len());
         for &pid in &pids {
             while known_iter.next_if(|k| k.process.pid < pid).is_some() {}
-            let plan = match known_iter.next_if(|k| k.process.pid == pid) {
-                None => Plan::FULL,
-                Some(_) if u64::from(pid) % REREAD_EVERY == slot => Plan::FULL,
-                Some(k)
-                    if watch.closely(pid)
-                        || young_from.is_none_or(|from| k.process.start_ticks >= from) =>
-                {
-                    Plan::live(k, true)
-                }
-                Some(k)
-                    if watch.stat_of_all
-                        || window.may_be_new(pid)
-                        || !listed(k.process.ppid)
-                        || window.may_be_new(k.process.ppid) =>
-                {
-                    Plan::live(k, false)
-                }
+            let Some(mut k) = known_iter.next_if(|k| k.process.pid == pid) else {
+                read.push((pid, Plan::full()));
+                continue;
+            };
+            let plan = if u64::from(pid) % REREAD_EVERY == slot {
+                Plan::full()
+            } else if watch.closely(pid) || young(&k) {
+                let parent = image_of(k.process.ppid);
+                Plan::live(k, true, parent)
+            } else if watch.stat_of_all
+                || window.may_be_new(pid)
+                || !listed(k.process.ppid)
+                || window.may_be_new(k.process.ppid)
+            {
+                let parent = image_of(k.process.ppid);
+                Plan::live(k, false, parent)
+            } else {
                 // Nothing can have made it another process: carried over unread.
-                Some(k) => {
-                    out.push(Known {
-                        process: Process {
-                            carried_over: true,
-                            ..k.process.clone()
-                        },
-                        image: k.image,
-                    });
-                    continue;
-                }
+                k.process.carried_over = true;
+                out.push(k);
+                continue;
             };
             read.push((pid, plan));
         }
-        out.extend(read_many(&root, &read, self.page_kib, &mut self.readers));
+        out.extend(read_many(&root, read, self.page_kib, &mut self.readers));
         out.sort_unstable_by_key(|k| k.process.pid);
         let processes = out.iter().map(|k| k.process.clone()).collect();
         self.known = out;
         self.listed = pids;
         self.cursor = started;
         Ok(processes)
+    }
+
+    /// Lists the proc root, and the window of pids handed out since `before`: up to the
+    /// cursor read right after listing, so that every pid listed was allocated before it.
+    fn list(&mut self, before: Cursor) -> std::io::Result<(Vec<u32>, Window)> {
+        self.how.listed += 1;
+        let pids = self.pids()?;
+        let window = match pid_alloc::read_counters(&self.root, self.clock_ticks) {
+            Some(now) => Window::between(before, now, self.known.len()),
+            None => Window::Unknown,
+        };
+        Ok((pids, window))
+    }
+
+    /// The thread-group leaders created between the cursors `before` and `now`, when they
+    /// can be told without listing /proc (pid_alloc's doc): the arc of pids the allocator
+    /// swept is short, each task in it is told new or old by its start time, and no older
+    /// task was reaped. `None` whenever any of that does not hold (then /proc is listed).
+    fn probe_new(&mut self, root: &OwnedFd, before: Cursor, now: Cursor) -> Option<Vec<u32>> {
+        if !self.initial_pid_ns {
+            return None;
+        }
+        let arc = Window::between(before, now, self.listed.len()).pids()?;
+        // Probing a pid costs a few times what listing one entry does.
+        if arc.clone().count() > self.listed.len() / 4 + 16 {
+            return None;
+        }
+        let r = reader(&mut self.readers, 0);
+        let (mut alive, mut leaders) = (0, Vec::new());
+        for pid in arc {
+            // A pid in use all along: the cursor skipped it.
+            if self.listed.binary_search(&pid).is_ok() {
+                continue;
+            }
+            // /proc/TID opens for any task, a thread too, though only leaders are listed.
+            let Ok(dir) = openat(
+                root.as_fd(),
+                pid.to_string().as_str(),
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            ) else {
+                continue;
+            };
+            // Gone before its stat was read: not counted. Had it been there when `now` was
+            // read, the counts below do not add up and /proc is listed.
+            let Some(stat) = r.buf.read_at(&dir, "stat").ok().and_then(parse_stat) else {
+                continue;
+            };
+            match before.told_apart(stat.start_ticks) {
+                // A thread of a process seen before, its tid skipped by the cursor.
+                pid_alloc::Age::Old => continue,
+                pid_alloc::Age::Unknown => return None,
+                pid_alloc::Age::New => alive += 1,
+            }
+            let tgid = r.buf.read_at(&dir, "status").ok().and_then(parse_tgid)?;
+            if tgid == pid {
+                leaders.push(pid);
+            }
+        }
+        before.only_new_tasks_reaped(&now, alive).then_some(leaders)
     }
 
     /// The numeric entries of the proc root, sorted.
@@ -272,15 +382,14 @@ impl ProcReader {
         let root = open_dir(&self.root).ok()?;
         let page_kib = self.page_kib;
         reader(&mut self.readers, 0)
-            .read_one(&root, pid, Plan::FULL, page_kib)
+            .read_one(&root, pid, Plan::full(), page_kib)
             .map(|k| k.process)
     }
 
     /// Clock ticks since boot, from the first field of /proc/uptime.
     fn uptime_ticks(&self) -> Option<u64> {
         let text = std::fs::read_to_string(self.root.join("uptime")).ok()?;
-        let secs: f64 = text.split_ascii_whitespace().next()?.parse().ok()?;
-        Some((secs * self.clock_ticks as f64) as u64)
+        pid_alloc::parse_uptime_ticks(&text, self.clock_ticks)
     }
 }
 
@@ -291,7 +400,7 @@ const PARALLEL_FROM: usize = 2000;
 /// Reads the planned pids, in parallel when there are many.
 fn read_many(
     root: &OwnedFd,
-    plans: &[(u32, Plan)],
+    plans: Vec<(u32, Plan)>,
     page_kib: u64,
     readers: &mut Vec<Reader>,
 ) -> Vec<Known> {
@@ -306,20 +415,27 @@ fn read_many(
     if threads <= 1 {
         let r = reader(readers, 0);
         return plans
-            .iter()
-            .filter_map(|&(pid, plan)| r.read_one(root, pid, plan, page_kib))
+            .into_iter()
+            .filter_map(|(pid, plan)| r.read_one(root, pid, plan, page_kib))
             .collect();
     }
     reader(readers, threads - 1);
     let chunk = plans.len().div_ceil(threads);
+    let mut parts = Vec::with_capacity(threads);
+    let mut rest = plans;
+    while rest.len() > chunk {
+        let tail = rest.split_off(chunk);
+        parts.push(std::mem::replace(&mut rest, tail));
+    }
+    parts.push(rest);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = plans
-            .chunks(chunk)
+        let handles: Vec<_> = parts
+            .into_iter()
             .zip(readers.iter_mut())
             .map(|(part, r)| {
                 scope.spawn(move || {
-                    part.iter()
-                        .filter_map(|&(pid, plan)| r.read_one(root, pid, plan, page_kib))
+                    part.into_iter()
+                        .filter_map(|(pid, plan)| r.read_one(root, pid, plan, page_kib))
                         .collect::<Vec<_>>()
                 })
             })
@@ -379,20 +495,29 @@ impl Reader {
         .ok()?;
         let stat = parse_stat(self.buf.read_at(&dir, "stat").ok()?)?;
         let known = plan.known.filter(|k| k.same_image(&stat));
-        let cgroups = match known {
-            Some(k) if !plan.cgroup => k.process.cgroups.clone(),
-            _ => self.cgroups(&dir),
-        };
         let image = stat.image;
         if let Some(Known { process: k, .. }) = known {
+            let cgroups = if plan.cgroup {
+                self.cgroups(&dir)
+            } else {
+                k.cgroups
+            };
             let status = Status {
                 uids: k.uids,
                 gids: k.gids,
             };
-            let (cmdline, namespaces) = (k.cmdline.clone(), k.namespaces.clone());
-            let process = process(stat, status, cmdline, cgroups, namespaces, page_kib);
-            return Some(Known { process, image });
+            let mut process = process(stat, status, k.cmdline, cgroups, k.namespaces, page_kib);
+            // The same comm: keep the shared copy rather than a new one.
+            process.comm = k.comm;
+            // The same image twice in a row; a fork that has not exec'd still has its parent's.
+            let settled = plan.parent_image != Some(image);
+            return Some(Known {
+                process,
+                image,
+                settled,
+            });
         }
+        let cgroups = self.cgroups(&dir);
         let status = self
             .buf
             .read_at(&dir, "status")
@@ -406,7 +531,11 @@ impl Reader {
             .into();
         let namespaces = self.namespaces(&dir);
         let process = process(stat, status, cmdline, cgroups, namespaces, page_kib);
-        Some(Known { process, image })
+        Some(Known {
+            process,
+            image,
+            settled: false,
+        })
     }
 
     /// /proc/PID/cgroup, the shared copy of these lines.
@@ -574,6 +703,13 @@ pub fn parse_status(buf: &[u8]) -> Status {
     status
 }
 
+/// The `Tgid:` line of /proc/PID/status: the thread group (process) a task belongs to.
+pub fn parse_tgid(buf: &[u8]) -> Option<u32> {
+    buf.split(|&b| b == b'\n')
+        .find_map(|line| line.strip_prefix(b"Tgid:"))
+        .and_then(|rest| std::str::from_utf8(rest).ok()?.trim().parse().ok())
+}
+
 fn parse_ids(text: &str) -> Option<Ids> {
     let mut it = text.split_ascii_whitespace().map(|v| v.parse::<u32>());
     Some(Ids {
@@ -670,6 +806,11 @@ mod tests {
         assert_eq!(s.uids.unwrap().real, 1);
         assert_eq!(s.gids, None);
         assert_eq!(parse_status(b"Uid:\t1\t2\n"), Status::default());
+        assert_eq!(
+            parse_tgid(b"Name:\tsh\nUmask:\t0022\nState:\tS\nTgid:\t42\n"),
+            Some(42)
+        );
+        assert_eq!(parse_tgid(b"Name:\tsh\n"), None);
     }
 
     #[test]

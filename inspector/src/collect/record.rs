@@ -7,7 +7,7 @@
 //! namespace other than pid 1's, and the ancestors of all those; the cgroups they name (and
 //! the ancestors); the runtime state dirs.
 
-use super::{cgroup, state, Roots};
+use super::{cgroup, Collector};
 use crate::model::Snapshot;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -59,8 +59,9 @@ pub fn selected_pids(s: &Snapshot) -> BTreeSet<u32> {
     pids
 }
 
-/// Records the host seen through `roots` (and already read into `s`) into `dest`.
-pub fn record(s: &Snapshot, roots: &Roots, dest: &Path) -> Result<(), RecordError> {
+/// Records the host the collector read (into `s`, its last snapshot) into `dest`.
+pub fn record(collector: &Collector, s: &Snapshot, dest: &Path) -> Result<(), RecordError> {
+    let roots = collector.roots();
     let pids = selected_pids(s);
     let proc_dest = dest.join("proc");
     std::fs::create_dir_all(&proc_dest).map_err(io(&proc_dest))?;
@@ -73,6 +74,14 @@ pub fn record(s: &Snapshot, roots: &Roots, dest: &Path) -> Result<(), RecordErro
         for f in ["stat", "status", "cmdline", "cgroup"] {
             // A process may exit while being recorded; keep what was copied.
             let _ = copy_file(&src.join(f), &dst.join(f));
+        }
+        // A shim's working directory is its bundle: a link with the same target text.
+        if s.shim(pid).is_some() {
+            if let Ok(cwd) = std::fs::read_link(src.join("cwd")) {
+                let link = dst.join("cwd");
+                let _ = std::fs::remove_file(&link);
+                std::os::unix::fs::symlink(&cwd, &link).map_err(io(&link))?;
+            }
         }
         if let Some(p) = s.process(pid) {
             for (kind, inode) in p.namespaces.iter() {
@@ -114,8 +123,23 @@ pub fn record(s: &Snapshot, roots: &Roots, dest: &Path) -> Result<(), RecordErro
             }
         }
     }
-    for r in state::runtime_roots(&roots.state) {
+    let (engine_files, runtime_roots) = collector.read_elsewhere();
+    for r in runtime_roots {
         copy_tree(&roots.state.join(&r.dir), &dest.join("state").join(&r.dir))?;
+    }
+    // Bundles' config.json and options.json, dockerd's and kata's files, as read.
+    for host_path in engine_files {
+        let Some(rel) = host_path.strip_prefix("/").ok() else {
+            continue;
+        };
+        let src = roots.state.join(rel);
+        if src.is_file() {
+            let dst = dest.join("state").join(rel);
+            if let Some(parent) = dst.parent() {
+                std::fs::create_dir_all(parent).map_err(io(parent))?;
+            }
+            copy_file(&src, &dst)?;
+        }
     }
     Ok(())
 }

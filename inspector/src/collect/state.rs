@@ -86,10 +86,43 @@ pub fn runtime_roots(state_root: &Path) -> Vec<RuntimeRoot> {
         };
         for ns in subdirs(&state_root.join(DOCKER_DIR).join(&name)) {
             let dir = Path::new(DOCKER_DIR).join(&name).join(&ns);
-            roots.push(root(runtime, Some(ns), dir));
+            // dockerd passes `runtime-runc` as the root of every runtime it drives through
+            // containerd's runc shim (`--runtime=ocirun` too): the name says little.
+            roots.push(RuntimeRoot {
+                any_runtime: true,
+                ..root(runtime, Some(ns), dir)
+            });
         }
     }
     roots.retain(|r| state_root.join(&r.dir).is_dir());
+    roots
+}
+
+/// The roots containerd's shims were told to use (the `root` of their options, or a v1
+/// shim's `-runtime-root`), one per containerd namespace: where a dockerd or containerd
+/// with its own exec root or state keeps the runtime's state.
+pub fn shim_roots(shims: &[crate::model::Shim]) -> Vec<RuntimeRoot> {
+    let mut roots: Vec<RuntimeRoot> = Vec::new();
+    for s in shims {
+        let (Some(root), Some(ns)) = (&s.runtime_root, &s.namespace) else {
+            continue;
+        };
+        let Some(rel) = root.strip_prefix('/') else {
+            continue;
+        };
+        let dir = Path::new(rel).join(ns);
+        if roots.iter().any(|r| r.dir == dir) {
+            continue;
+        }
+        let runtime = s.runtime.clone().unwrap_or_else(|| "runc".into());
+        roots.push(RuntimeRoot {
+            file: state_file(&runtime),
+            runtime,
+            namespace: Some(ns.clone()),
+            dir,
+            any_runtime: true,
+        });
+    }
     roots
 }
 
@@ -102,7 +135,7 @@ fn state_file(runtime: &str) -> &'static str {
 }
 
 /// The names of the directories in `dir`, sorted; none if it cannot be read.
-fn subdirs(dir: &Path) -> Vec<String> {
+pub(crate) fn subdirs(dir: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -115,13 +148,24 @@ fn subdirs(dir: &Path) -> Vec<String> {
     names
 }
 
-/// Every container state file under the state root; unreadable ones become warnings.
-pub fn read_all(state_root: &Path, warnings: &mut Vec<String>) -> Vec<StateEntry> {
-    let mut entries = Vec::new();
-    for r in runtime_roots(state_root) {
-        scan_root(&state_root.join(&r.dir), &r, &mut entries, warnings);
+/// Every container state file under the runtime roots present under the state root, and
+/// under `extra` roots (the shims'); unreadable ones become warnings. Returns the roots read.
+pub fn read_all(
+    state_root: &Path,
+    extra: Vec<RuntimeRoot>,
+    warnings: &mut Vec<String>,
+) -> (Vec<StateEntry>, Vec<RuntimeRoot>) {
+    let mut roots = runtime_roots(state_root);
+    for r in extra {
+        if !roots.iter().any(|known| known.dir == r.dir) && state_root.join(&r.dir).is_dir() {
+            roots.push(r);
+        }
     }
-    entries
+    let mut entries = Vec::new();
+    for r in &roots {
+        scan_root(&state_root.join(&r.dir), r, &mut entries, warnings);
+    }
+    (entries, roots)
 }
 
 /// Reads the state file of every container directory under `dir`, the root `r` names.
@@ -188,15 +232,15 @@ pub fn parse(v: &Value, fallback_id: &str) -> StateEntry {
         ],
     );
     let config = v.get("config");
-    let labels_bundle = config
+    // runc keeps the bundle and the config's annotations as `key=value` labels.
+    let labels: Vec<&str> = config
         .and_then(|c| c.get("labels"))
         .and_then(Value::as_array)
-        .and_then(|labels| {
-            labels
-                .iter()
-                .filter_map(Value::as_str)
-                .find_map(|l| l.strip_prefix("bundle=").map(str::to_string))
-        });
+        .map(|labels| labels.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let labels_bundle = labels
+        .iter()
+        .find_map(|l| l.strip_prefix("bundle=").map(str::to_string));
     let mut cgroup_paths = BTreeMap::new();
     if let Some(map) = v.get("cgroup_paths").and_then(Value::as_object) {
         for (k, p) in map {
@@ -211,7 +255,7 @@ pub fn parse(v: &Value, fallback_id: &str) -> StateEntry {
     ) {
         cgroup_paths.insert(String::new(), p);
     }
-    let annotations = v
+    let mut annotations: BTreeMap<String, String> = v
         .get("annotations")
         .and_then(Value::as_object)
         .map(|m| {
@@ -220,6 +264,13 @@ pub fn parse(v: &Value, fallback_id: &str) -> StateEntry {
                 .collect()
         })
         .unwrap_or_default();
+    for label in labels {
+        if let Some((k, v)) = label.split_once('=').filter(|(k, _)| *k != "bundle") {
+            annotations
+                .entry(k.to_string())
+                .or_insert_with(|| v.to_string());
+        }
+    }
     StateEntry {
         id,
         pid,
@@ -302,10 +353,12 @@ mod tests {
             ]
         );
         let mut warnings = Vec::new();
-        let found: Vec<(String, String, Option<String>)> = read_all(tmp.path(), &mut warnings)
-            .into_iter()
-            .map(|e| (e.runtime, e.id, e.namespace))
-            .collect();
+        let found: Vec<(String, String, Option<String>)> =
+            read_all(tmp.path(), Vec::new(), &mut warnings)
+                .0
+                .into_iter()
+                .map(|e| (e.runtime, e.id, e.namespace))
+                .collect();
         assert!(warnings.is_empty(), "{warnings:?}");
         let moby = || Some("moby".to_string());
         assert_eq!(
@@ -326,7 +379,7 @@ mod tests {
     fn runc_shape() {
         let v = json!({"id": "a", "init_process_pid": 10, "init_process_start": 99,
             "created": "2026-01-01T00:00:00Z",
-            "config": {"rootfs": "/b/rootfs", "labels": ["x=y", "bundle=/b"]},
+            "config": {"rootfs": "/b/rootfs", "labels": ["x=y=z", "bundle=/b"]},
             "cgroup_paths": {"memory": "/sys/fs/cgroup/memory/a"}});
         let e = parse(&v, "dir");
         assert_eq!(e.id, "a");
@@ -335,6 +388,9 @@ mod tests {
         assert_eq!(e.bundle.as_deref(), Some("/b"));
         assert_eq!(e.rootfs.as_deref(), Some("/b/rootfs"));
         assert_eq!(e.cgroup_paths["memory"], "/sys/fs/cgroup/memory/a");
+        // The config's annotations, as runc keeps them.
+        assert_eq!(e.annotations.len(), 1);
+        assert_eq!(e.annotations["x"], "y=z");
     }
 
     #[test]

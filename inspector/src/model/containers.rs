@@ -3,7 +3,7 @@
 //! started in the init's namespaces (exec), its namespaces and its cgroup. A state dir whose
 //! init pid is gone, or now names a process with another start time (pid reuse), is STALE.
 
-use super::{Container, NsKind, Process, Shim, ShimKind, Status};
+use super::{Container, Freezer, NsKind, Process, Shim, ShimKind, Status};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
@@ -83,12 +83,14 @@ impl<'a> ProcIndex<'a> {
     }
 }
 
-/// Builds the containers: first from state entries, then from shims no state entry claimed.
-/// `host` is the host's namespaces (`namespaces::host`).
+/// Builds the containers: first from state entries, then those made elsewhere (`vm`: the
+/// containers of VM sandboxes, from their runtime's state), then from shims nothing else
+/// claimed. `host` is the host's namespaces (`namespaces::host`).
 pub fn assemble(
     processes: &[Process],
     shims: &[Shim],
     states: Vec<StateEntry>,
+    vm: Vec<Container>,
     host: &BTreeMap<NsKind, u64>,
 ) -> Vec<Container> {
     let index = ProcIndex::new(processes);
@@ -97,7 +99,8 @@ pub fn assemble(
     for state in states {
         containers.push(from_state(state, &index, shims, &shim_by_pid));
     }
-    for shim in shims {
+    containers.extend(vm);
+    for shim in shims.iter().filter(|s| !s.exec) {
         // A shim naming a container already known holds it already, or is one of its exec
         // sessions (podman starts a conmon per `podman exec`, with the container's id).
         let known = |c: &Container| {
@@ -175,12 +178,12 @@ fn from_state(
         created: state.created,
         annotations: state.annotations,
         shim_pid,
-        pids: Vec::new(),
         namespaces: init
             .map(|p| BTreeMap::clone(&p.namespaces))
             .unwrap_or_default(),
         cgroup: init.and_then(|p| p.main_cgroup().map(str::to_string)),
         cgroup_paths: state.cgroup_paths,
+        ..Container::default()
     }
 }
 
@@ -205,6 +208,37 @@ fn declared_or_observed(declared: Option<&str>, exec_fifo: bool, init: &Process)
     }
 }
 
+/// The status the kernel gives a live container whose cgroup's freezer is in this state
+/// (the runtimes' `pause` freeze the cgroup: runc, crun, ocirun, containerd's `task pause`,
+/// docker and podman through them); `None` (not readable) keeps what was concluded.
+pub fn with_freezer(status: Status, freezer: Option<Freezer>) -> Status {
+    let live = matches!(
+        status,
+        Status::Created | Status::Running | Status::Pausing | Status::Paused
+    );
+    match freezer {
+        Some(_) if !live => status,
+        Some(Freezer::Frozen) => Status::Paused,
+        Some(Freezer::Freezing) => Status::Pausing,
+        // A state file saying paused of a thawed cgroup is out of date.
+        Some(Freezer::Thawed) if matches!(status, Status::Paused | Status::Pausing) => {
+            Status::Running
+        }
+        _ => status,
+    }
+}
+
+/// The status the state file declares, when it says something the kernel does not: worth a
+/// note beside the status. Saying `created` of a running container is not: runc-like
+/// runtimes write it at create and `start` does not rewrite it.
+pub fn declared_disagrees(c: &Container) -> Option<&str> {
+    let declared = c.declared_status.as_deref()?;
+    let agrees = declared == c.status.as_str()
+        || matches!(declared, "created" | "creating") && c.status == Status::Running
+        || c.status == Status::Stale;
+    (!agrees).then_some(declared)
+}
+
 /// A container only a shim names: its init is the shim's first child that is not a runtime
 /// process (for kata the workload runs inside a VM, so there may be none).
 fn from_shim(shim: &Shim, index: &ProcIndex) -> Container {
@@ -213,10 +247,17 @@ fn from_shim(shim: &Shim, index: &ProcIndex) -> Container {
         .iter()
         .filter_map(|&pid| index.get(pid))
         .find(|p| !is_runtime_helper(p));
-    let runtime = match shim.kind {
-        ShimKind::Conmon => "conmon",
-        ShimKind::Kata => "kata",
-        ShimKind::ContainerdRunc | ShimKind::ContainerdOther => "containerd",
+    // What the shim was told to run (conmon's -r, the runtime options of containerd's
+    // shim), else what kind of shim it is.
+    let runtime = match (&shim.runtime, shim.kind) {
+        (Some(r), _) => r.rsplit('/').next().unwrap_or(r),
+        (None, ShimKind::Conmon) => "conmon",
+        (None, ShimKind::Kata) => "kata",
+        (None, ShimKind::ContainerdRunc | ShimKind::ContainerdOther) => "containerd",
+    };
+    let status = match init {
+        None => Status::Unknown,
+        Some(p) => declared_or_observed(None, false, p),
     };
     Container {
         id: shim
@@ -225,27 +266,16 @@ fn from_shim(shim: &Shim, index: &ProcIndex) -> Container {
             .unwrap_or_else(|| format!("shim-{}", shim.pid)),
         runtime: runtime.to_string(),
         namespace: shim.namespace.clone(),
-        state_dir: None,
-        status: if init.is_some() {
-            Status::Running
-        } else {
-            Status::Unknown
-        },
-        declared_status: None,
-        stale_reason: None,
+        status,
         init_pid: init.map(|p| p.pid),
         init_start_ticks: init.map(|p| p.start_ticks),
         bundle: shim.bundle.clone(),
-        rootfs: None,
-        created: None,
-        annotations: BTreeMap::new(),
         shim_pid: Some(shim.pid),
-        pids: Vec::new(),
         namespaces: init
             .map(|p| BTreeMap::clone(&p.namespaces))
             .unwrap_or_default(),
         cgroup: init.and_then(|p| p.main_cgroup().map(str::to_string)),
-        cgroup_paths: BTreeMap::new(),
+        ..Container::default()
     }
 }
 
@@ -348,7 +378,11 @@ mod tests {
             namespace: Some("k8s.io".into()),
             id: Some(id.into()),
             runtime: None,
+            runtime_root: None,
             bundle: None,
+            name: None,
+            exec: false,
+            engine: None,
         }
     }
 
@@ -367,7 +401,13 @@ mod tests {
             shim(10, ShimKind::Conmon, "abc"),
             shim(20, ShimKind::Kata, "vm1"),
         ];
-        let cs = assemble(&processes, &shims, Vec::new(), &host(&processes));
+        let cs = assemble(
+            &processes,
+            &shims,
+            Vec::new(),
+            Vec::new(),
+            &host(&processes),
+        );
         let conmon = cs.iter().find(|c| c.id == "abc").unwrap();
         assert_eq!(conmon.runtime, "conmon");
         assert_eq!(
@@ -397,7 +437,13 @@ mod tests {
             shim(10, ShimKind::Conmon, "abc"),
             shim(20, ShimKind::Conmon, "abc"),
         ];
-        let cs = assemble(&processes, &shims, Vec::new(), &host(&processes));
+        let cs = assemble(
+            &processes,
+            &shims,
+            Vec::new(),
+            Vec::new(),
+            &host(&processes),
+        );
         assert_eq!(cs.len(), 1, "{cs:?}");
         assert_eq!((cs[0].shim_pid, cs[0].init_pid), (Some(10), Some(12)));
         assert_eq!(cs[0].pids, vec![12, 22]);
@@ -409,7 +455,13 @@ mod tests {
             start_ticks: Some(100),
             ..StateEntry::default()
         };
-        let cs = assemble(&processes, &shims, vec![state], &host(&processes));
+        let cs = assemble(
+            &processes,
+            &shims,
+            vec![state],
+            Vec::new(),
+            &host(&processes),
+        );
         assert_eq!(cs.len(), 1, "{cs:?}");
         assert_eq!(cs[0].pids, vec![12, 22]);
     }
@@ -436,6 +488,7 @@ mod tests {
                 entry("reused", 40, 7, false),
                 entry("waiting", 40, 100, true),
             ],
+            Vec::new(),
             &host(&processes),
         );
         let status = |id: &str| cs.iter().find(|c| c.id == id).unwrap().status;
@@ -443,6 +496,37 @@ mod tests {
         assert_eq!(status("gone"), Status::Stale);
         assert_eq!(status("reused"), Status::Stale);
         assert_eq!(status("waiting"), Status::Created);
+    }
+
+    #[test]
+    fn the_freezer_says_paused_and_a_lagging_state_file_is_no_alarm() {
+        use Freezer::*;
+        assert_eq!(with_freezer(Status::Running, Some(Frozen)), Status::Paused);
+        assert_eq!(
+            with_freezer(Status::Running, Some(Freezing)),
+            Status::Pausing
+        );
+        assert_eq!(with_freezer(Status::Paused, Some(Thawed)), Status::Running);
+        assert_eq!(with_freezer(Status::Paused, None), Status::Paused);
+        assert_eq!(with_freezer(Status::Stale, Some(Frozen)), Status::Stale);
+        assert_eq!(with_freezer(Status::Stopped, Some(Frozen)), Status::Stopped);
+        let c = |declared: &str, status| Container {
+            declared_status: Some(declared.into()),
+            status,
+            ..Container::default()
+        };
+        // ocirun and runc write "created" and never rewrite it on start.
+        assert_eq!(declared_disagrees(&c("created", Status::Running)), None);
+        assert_eq!(declared_disagrees(&c("paused", Status::Paused)), None);
+        // `ctr task pause` froze it; or the file still says paused of a thawed cgroup.
+        assert_eq!(
+            declared_disagrees(&c("running", Status::Paused)),
+            Some("running")
+        );
+        assert_eq!(
+            declared_disagrees(&c("paused", Status::Running)),
+            Some("paused")
+        );
     }
 
     #[test]
@@ -477,6 +561,7 @@ mod tests {
             &processes,
             &[],
             vec![state("a", 50), state("b", 70)],
+            Vec::new(),
             &host(&processes),
         );
         let pids = |id: &str| cs.iter().find(|c| c.id == id).unwrap().pids.clone();

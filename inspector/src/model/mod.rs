@@ -4,6 +4,7 @@
 
 pub mod cgtree;
 pub mod containers;
+pub mod engines;
 pub mod namespaces;
 mod snapshot;
 pub mod tree;

@@ -6,8 +6,17 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// Bumped whenever a field changes meaning or is removed (adding an optional field is not a bump).
-pub const SNAPSHOT_VERSION: u32 = 1;
+/// The version of the JSON format (`ocitop --json`): bumped whenever its shape changes — a
+/// field added, removed or renamed, or a value of another type or meaning — so a script can
+/// check it before it reads anything else. `tests/json_shape.rs` pins the shape of each
+/// version, so a change cannot go out without a bump.
+///
+/// - 1: the first.
+/// - 2: limits are a number or `null` for none (was `"max"` or `{"value": N}`) and absent
+///   when unreadable; containers gained `engine`, `name`, `pod`, `sandbox`, `freezer`,
+///   `in_vm`, `started_at` and `gone_since`; the snapshot gained `pods`; statuses gained
+///   `pausing`.
+pub const SNAPSHOT_VERSION: u32 = 2;
 
 /// One consistent-as-possible picture of the host.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -21,6 +30,9 @@ pub struct Snapshot {
     pub shims: Vec<Shim>,
     /// Containers from state dirs and shims, sorted by (runtime, namespace, id).
     pub containers: Vec<Container>,
+    /// Pods (Kubernetes' through CRI, podman's) and VM sandboxes (kata), sorted by id.
+    #[serde(default)]
+    pub pods: Vec<Pod>,
     /// One entry per cgroup path (hierarchies merged by path), sorted by path.
     pub cgroups: Vec<Cgroup>,
     /// Every namespace seen through /proc/PID/ns, like lsns.
@@ -121,6 +133,9 @@ impl NsKind {
     }
 }
 
+/// A process's namespace inodes by kind.
+pub type NsSet = BTreeMap<NsKind, u64>;
+
 /// Real, effective, saved and filesystem ids (the Uid:/Gid: lines of /proc/PID/status).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ids {
@@ -216,23 +231,46 @@ pub struct Shim {
     pub namespace: Option<String>,
     /// Container (or sandbox) id (`-id`, conmon `-c/--cid`).
     pub id: Option<String>,
-    /// Runtime binary (conmon `-r/--runtime`).
+    /// Runtime binary (conmon `-r/--runtime`; containerd's shims: `binary_name` of the
+    /// bundle's options.json, runc when it names none).
     pub runtime: Option<String>,
-    /// Bundle directory (conmon `-b/--bundle`).
+    /// The root the runtime keeps its state in, where the shim was told one (containerd's
+    /// shims: `root` of options.json; dockerd passes `<exec-root>/runtime-runc` for every
+    /// runtime it drives).
+    #[serde(default)]
+    pub runtime_root: Option<String>,
+    /// Bundle directory (conmon `-b/--bundle`; containerd's shims run in it, so it is their
+    /// working directory).
     pub bundle: Option<String>,
+    /// The container's name (conmon `-n/--name`).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// It holds an exec session in the container, not the container (conmon `-e/--exec`).
+    #[serde(default)]
+    pub exec: bool,
+    /// The engine that started it, when its command line says (conmon's `--exit-command`).
+    #[serde(default)]
+    pub engine: Option<String>,
 }
 
-/// What ocitop concludes about a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What ocitop concludes about a container, from the kernel first: the init process (gone,
+/// a zombie, still waiting in the runtime) and the freezer of its cgroup; the state file only
+/// where the kernel cannot tell (a container in a VM).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// `runtime.md "State"`: created, the user process not started yet.
     Created,
     Running,
+    /// The freezer of its cgroup is freezing it but not every task has stopped yet (v1
+    /// `FREEZING`, or v2 `cgroup.freeze` 1 while `cgroup.events` says not frozen): stuck
+    /// here, a task cannot be frozen (often one in uninterruptible sleep).
+    Pausing,
     Paused,
     Stopped,
     /// A state dir whose init pid is gone or now names another process.
     Stale,
+    #[default]
     Unknown,
 }
 
@@ -241,6 +279,7 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Pausing => "pausing",
             Status::Paused => "paused",
             Status::Stopped => "stopped",
             Status::Stale => "STALE",
@@ -249,12 +288,41 @@ impl Status {
     }
 }
 
+/// The state of a cgroup's freezer (cgroup-v1 freezer-subsystem.rst `freezer.state`,
+/// cgroup-v2.rst `cgroup.freeze` and `cgroup.events`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Freezer {
+    Thawed,
+    Freezing,
+    Frozen,
+}
+
 /// A container: its init process, the descendants, its namespaces and its cgroup.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Container {
     pub id: String,
-    /// "runc", "crun", "youki", "ocirun", "containerd", "conmon", "kata".
+    /// The runtime binary that made it: "runc", "crun", "youki", "ocirun", or what a shim or
+    /// engine recorded ("containerd", "conmon", "kata" when nothing more is known).
     pub runtime: String,
+    /// The engine that asked for it, when it can be told: "docker", "podman", "kubernetes"
+    /// (CRI annotations), "containerd" (ctr and other clients of containerd).
+    #[serde(default)]
+    pub engine: Option<String>,
+    /// The name its engine knows it by: docker's and podman's names, Kubernetes' container
+    /// name. ctr and plain runtimes have only the id.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The pod it belongs to (the id of an entry of `Snapshot::pods`).
+    #[serde(default)]
+    pub pod: Option<String>,
+    /// Whether it is its pod's sandbox (infra, pause) container.
+    #[serde(default)]
+    pub sandbox: bool,
+    /// It runs inside a VM (kata): its processes are not the host's, so its status is what
+    /// the VM's runtime recorded.
+    #[serde(default)]
+    pub in_vm: bool,
     /// containerd namespace, from the state dir path or the shim.
     pub namespace: Option<String>,
     /// The runtime state dir it was found in (none when only a shim names it).
@@ -264,8 +332,19 @@ pub struct Container {
     pub declared_status: Option<String>,
     /// Why the container is STALE.
     pub stale_reason: Option<String>,
+    /// The freezer of its cgroup, when readable.
+    #[serde(default)]
+    pub freezer: Option<Freezer>,
     pub init_pid: Option<u32>,
     pub init_start_ticks: Option<u64>,
+    /// When the init started, seconds since the epoch (from its start time and the boot
+    /// time).
+    #[serde(default)]
+    pub started_at: Option<u64>,
+    /// For a STALE container: when this ocitop last saw its init alive, seconds since the
+    /// epoch (it went away after that); `None` if it was gone before ocitop started.
+    #[serde(default)]
+    pub gone_since: Option<u64>,
     pub bundle: Option<String>,
     pub rootfs: Option<String>,
     pub created: Option<String>,
@@ -283,40 +362,110 @@ pub struct Container {
     pub cgroup_paths: BTreeMap<String, String>,
 }
 
+impl Container {
+    /// What a person calls it: the engine's name, else the id.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// A pod: containers that share a sandbox (Kubernetes through CRI, podman's pods), or a VM
+/// sandbox (kata) whose containers run inside one VM.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pod {
+    /// The sandbox id (CRI), or podman's pod id.
+    pub id: String,
+    /// The pod's name (Kubernetes' pod name, podman's pod name).
+    pub name: Option<String>,
+    /// The Kubernetes namespace.
+    pub namespace: Option<String>,
+    /// "kubernetes" or "podman".
+    pub engine: String,
+    /// Its containers' ids, the sandbox first.
+    pub containers: Vec<String>,
+    /// The VM a kata sandbox runs its containers in.
+    pub vm: Option<Vm>,
+}
+
+/// The VM of a VM sandbox (kata), as its runtime recorded it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vm {
+    /// "qemu", "clh" (cloud-hypervisor), "firecracker", ...
+    pub hypervisor: Option<String>,
+    /// The hypervisor process on the host.
+    pub pid: Option<u32>,
+    /// The virtio-fs daemon sharing the containers' files with the VM.
+    pub virtiofsd_pid: Option<u32>,
+    /// The sandbox's state as recorded ("running", "paused", ...).
+    pub state: Option<String>,
+}
+
 /// One namespace, like a row of lsns(8).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Namespace {
     pub kind: NsKind,
     pub inode: u64,
-    /// The lowest pid in it (lsns's PID column).
+    /// The process that has been in it longest (the earliest started; the lowest pid of
+    /// those started in the same tick): the one that made it or first entered it, and the
+    /// least likely to be gone by the time someone looks. lsns shows the lowest pid, which
+    /// after the pids wrapped can be any short-lived newcomer.
     pub owner_pid: u32,
     pub members: usize,
     /// Whether pid 1 is in it.
     pub host: bool,
+    /// The containers whose init is in it (ids), sorted.
+    #[serde(default)]
+    pub containers: Vec<String>,
 }
 
-/// A resource limit: a number or "max".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// A resource limit: a number, or none ("max" in cgroupfs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
     Max,
     Value(u64),
 }
 
+/// A limit in JSON, as a script wants it: its number, or `null` for no limit ("max"). A
+/// limit that could not be read is left out (`has("memory_max")` is false), so `null` never
+/// means "unknown".
+mod limit_json {
+    use super::Limit;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(limit: &Option<Limit>, s: S) -> Result<S::Ok, S::Error> {
+        match limit {
+            Some(Limit::Value(v)) => s.serialize_u64(*v),
+            // `None` is skipped (skip_serializing_if), so this is Max.
+            _ => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Limit>, D::Error> {
+        Ok(Some(match Option::<u64>::deserialize(d)? {
+            Some(v) => Limit::Value(v),
+            None => Limit::Max,
+        }))
+    }
+}
+
 /// Usage and limits of one cgroup path, merged over the hierarchies where it exists.
+/// Usage that could not be read is `null`; limits follow [`limit_json`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CgroupStats {
     /// v2 memory.current, v1 memory.usage_in_bytes.
     pub memory_current: Option<u64>,
     /// v2 memory.max, v1 memory.limit_in_bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "limit_json")]
     pub memory_max: Option<Limit>,
     /// v2 cpu.max first field, v1 cpu.cfs_quota_us.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "limit_json")]
     pub cpu_quota_us: Option<Limit>,
     /// v2 cpu.max second field, v1 cpu.cfs_period_us.
     pub cpu_period_us: Option<u64>,
     /// v2 cpu.stat usage_usec, v1 cpuacct.usage / 1000.
     pub cpu_usage_us: Option<u64>,
     pub pids_current: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "limit_json")]
     pub pids_max: Option<Limit>,
     /// v2 io.stat rbytes, v1 blkio.throttle.io_service_bytes Read, summed over devices.
     pub io_read_bytes: Option<u64>,
@@ -362,5 +511,10 @@ impl Snapshot {
     /// The shim with this pid.
     pub fn shim(&self, pid: u32) -> Option<&Shim> {
         self.shims.iter().find(|s| s.pid == pid)
+    }
+
+    /// The pod with this id.
+    pub fn pod(&self, id: &str) -> Option<&Pod> {
+        self.pods.iter().find(|p| p.id == id)
     }
 }

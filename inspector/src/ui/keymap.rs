@@ -27,6 +27,14 @@ pub enum Action {
     ToggleHost,
     ToggleEmpty,
     Follow,
+    ToggleFold,
+    SortCpu,
+    SortMemory,
+    SortPid,
+    SortStart,
+    InvertSort,
+    Signal,
+    SignalContainer,
 }
 
 /// One row of the table: the keys, the action and its help line.
@@ -87,6 +95,11 @@ pub const KEYS: &[Binding] = &[
         help: "unfold the selected subtree",
     },
     Binding {
+        keys: &[(KeyCode::Enter, NONE)],
+        action: Action::ToggleFold,
+        help: "fold or unfold the selected row",
+    },
+    Binding {
         keys: &[(KeyCode::Tab, NONE)],
         action: Action::NextTab,
         help: "next view",
@@ -120,6 +133,41 @@ pub const KEYS: &[Binding] = &[
         keys: &[(KeyCode::Char('f'), NONE)],
         action: Action::Follow,
         help: "follow the selected container (again: stop)",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('P'), SHIFT), (KeyCode::Char('P'), NONE)],
+        action: Action::SortCpu,
+        help: "sort by CPU (highest first)",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('M'), SHIFT), (KeyCode::Char('M'), NONE)],
+        action: Action::SortMemory,
+        help: "sort by memory (highest first)",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('N'), SHIFT), (KeyCode::Char('N'), NONE)],
+        action: Action::SortPid,
+        help: "sort by pid",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('A'), SHIFT), (KeyCode::Char('A'), NONE)],
+        action: Action::SortStart,
+        help: "sort by start time (oldest first)",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('I'), SHIFT), (KeyCode::Char('I'), NONE)],
+        action: Action::InvertSort,
+        help: "invert the sort order",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('x'), NONE), (KeyCode::F(9), NONE)],
+        action: Action::Signal,
+        help: "signal or kill the selected process (asks)",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('X'), SHIFT), (KeyCode::Char('X'), NONE)],
+        action: Action::SignalContainer,
+        help: "signal or kill its container's init (asks)",
     },
     Binding {
         keys: &[(KeyCode::Char('a'), NONE)],
@@ -183,6 +231,8 @@ pub fn keys_text(b: &Binding) -> String {
             KeyCode::Tab => "Tab".into(),
             KeyCode::BackTab => "S-Tab".into(),
             KeyCode::Esc => "Esc".into(),
+            KeyCode::Enter => "Enter".into(),
+            KeyCode::F(n) => format!("F{n}"),
             other => format!("{other:?}"),
         };
         if !names.contains(&name) {

@@ -88,25 +88,37 @@ pub fn run(roots: Roots, interval: Duration) -> io::Result<Ended> {
     terminal.clear()?;
     // Only now: creating the terminal reads the cursor position from stdin, which the input
     // thread would otherwise swallow.
+    let proc_root = roots.proc.clone();
     spawn_collector(roots, interval, tx.clone(), ctl_rx);
     spawn_input(tx);
-    main_loop(&mut terminal, App::new(interval), &rx, &ctl_tx)
+    let outside = Outside {
+        ctl: ctl_tx,
+        proc_root,
+    };
+    main_loop(&mut terminal, App::new(interval), &rx, &outside)
+}
+
+/// What the main loop acts on for the app.
+struct Outside {
+    ctl: Sender<Control>,
+    /// Where signals are checked against (collect::signal).
+    proc_root: std::path::PathBuf,
 }
 
 fn main_loop(
     terminal: &mut Terminal<CrosstermBackend<Stdout>>,
     mut app: App,
     rx: &Receiver<Msg>,
-    ctl: &Sender<Control>,
+    outside: &Outside,
 ) -> io::Result<Ended> {
     terminal.draw(|f| draw(f, &mut app))?;
     while let Ok(msg) = rx.recv() {
-        if let Some(ended) = handle(&mut app, msg, ctl) {
+        if let Some(ended) = handle(&mut app, msg, outside) {
             return Ok(ended);
         }
         // Draw once per burst of messages (a held key, a mouse drag).
         while let Ok(more) = rx.try_recv() {
-            if let Some(ended) = handle(&mut app, more, ctl) {
+            if let Some(ended) = handle(&mut app, more, outside) {
                 return Ok(ended);
             }
         }
@@ -116,7 +128,8 @@ fn main_loop(
 }
 
 /// Updates the app with one message and carries out its command; `Some` when the view ends.
-fn handle(app: &mut App, msg: Msg, ctl: &Sender<Control>) -> Option<Ended> {
+fn handle(app: &mut App, msg: Msg, outside: &Outside) -> Option<Ended> {
+    let ctl = &outside.ctl;
     match app.update(msg)? {
         Cmd::Quit => Some(Ended::Quit),
         Cmd::Terminate(signal) => Some(Ended::Signal(signal)),
@@ -126,6 +139,20 @@ fn handle(app: &mut App, msg: Msg, ctl: &Sender<Control>) -> Option<Ended> {
         }
         Cmd::WatchAll(all) => {
             let _ = ctl.send(Control::WatchAll(all));
+            None
+        }
+        Cmd::Signal {
+            pid,
+            start_ticks,
+            signal,
+        } => {
+            let name = crate::collect::signal::name(signal);
+            let text =
+                match crate::collect::signal::send(&outside.proc_root, pid, start_ticks, signal) {
+                    Ok(()) => format!("sent SIG{name} to pid {pid}"),
+                    Err(e) => format!("SIG{name} not sent: {e}"),
+                };
+            app.update(Msg::Notice(text));
             None
         }
     }

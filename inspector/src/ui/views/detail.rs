@@ -4,7 +4,7 @@ use crate::dump::cpu_quota;
 use crate::format;
 use crate::model::namespaces;
 use crate::model::tree::Item;
-use crate::model::{Container, Snapshot};
+use crate::model::{containers, Container, Freezer, Snapshot};
 use crate::ui::app::App;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -48,15 +48,40 @@ pub fn draw_tree_selection(frame: &mut Frame, area: Rect, app: &App) {
     match app.selected_item {
         Some(Item::Process(pid)) => {
             let mut lines = Vec::new();
-            if let Some(c) = s
+            let exec_of = crate::model::tree::exec_shims(s).get(&pid).copied();
+            if let Some(ci) = exec_of {
+                lines.push(Line::from(Span::styled(
+                    format!(
+                        "exec session of container {}",
+                        s.containers[ci].display_name()
+                    ),
+                    Style::default().fg(Color::Yellow),
+                )));
+            }
+            let c = s
                 .container_of(pid)
                 .or_else(|| s.containers.iter().find(|c| c.shim_pid == Some(pid)))
-            {
+                .or(exec_of.map(|ci| &s.containers[ci]));
+            if let Some(c) = c {
+                if s.container_of(pid).is_some_and(|c| {
+                    c.init_pid != Some(pid)
+                        && s.process(pid)
+                            .is_some_and(|p| c.pids.binary_search(&p.ppid).is_err())
+                }) {
+                    lines.push(Line::from(Span::styled(
+                        format!("exec session in container {}", c.display_name()),
+                        Style::default().fg(Color::Yellow),
+                    )));
+                }
                 lines.extend(container_lines(s, c));
             }
             lines.push(section("process"));
             lines.extend(process_lines(s, pid));
             render(frame, area, format!(" pid {pid} "), lines);
+        }
+        Some(Item::Pod(i)) => {
+            let lines = s.pods.get(i).map(|p| pod_lines(s, p)).unwrap_or_default();
+            render(frame, area, " pod ".into(), lines);
         }
         Some(Item::Container(i)) => {
             let lines = s
@@ -169,26 +194,65 @@ fn process_lines(s: &Snapshot, pid: u32) -> Vec<Line<'static>> {
 }
 
 fn container_lines(s: &Snapshot, c: &Container) -> Vec<Line<'static>> {
-    let mut lines = vec![
-        section("container"),
-        kv("id", c.id.clone()),
-        kv("runtime", c.runtime.clone()),
-    ];
+    let mut lines = vec![section("container"), kv("id", c.id.clone())];
+    if let Some(n) = &c.name {
+        lines.push(kv("name", n.clone()));
+    }
+    if let Some(e) = &c.engine {
+        lines.push(kv("engine", e.clone()));
+    }
+    if let Some(pod) = &c.pod {
+        let name = s
+            .pod(pod)
+            .map_or_else(|| format::short_id(pod).to_string(), format::pod_name);
+        let role = if c.sandbox { " (its sandbox)" } else { "" };
+        lines.push(kv("pod", format!("{name}{role}")));
+    }
+    lines.push(kv("runtime", c.runtime.clone()));
     if let Some(ns) = &c.namespace {
         lines.push(kv("ctrd ns", ns.clone()));
     }
     let mut status = c.status.as_str().to_string();
-    if let Some(d) = &c.declared_status {
+    if let Some(d) = containers::declared_disagrees(c) {
         status.push_str(&format!(" (state file: {d})"));
     }
+    if c.in_vm {
+        status.push_str(" (in VM: as its runtime recorded)");
+    }
     lines.push(kv("status", status));
+    if let Some(f) = c.freezer {
+        let f = match f {
+            Freezer::Thawed => "thawed",
+            Freezer::Freezing => "freezing: not every task has stopped yet",
+            Freezer::Frozen => "frozen",
+        };
+        lines.push(kv("freezer", f));
+    }
     if let Some(r) = &c.stale_reason {
         lines.push(Line::from(Span::styled(
             format!("stale: {r}"),
             Style::default().fg(Color::Red),
         )));
+        let now = s.host.taken_at;
+        let gone = match c.gone_since {
+            Some(t) if now > 0 => format!(
+                "exited {} ago (last seen alive at {})",
+                format::ago(now, t),
+                clock(t)
+            ),
+            _ => "exited before ocitop started".into(),
+        };
+        lines.push(kv("exited", gone));
     }
     lines.push(kv("init", format::opt(c.init_pid)));
+    if let Some(t) = c.started_at {
+        let ago = if s.host.taken_at > 0 {
+            format!(" ({} ago)", format::ago(s.host.taken_at, t))
+        } else {
+            String::new()
+        };
+        lines.push(kv("started", format!("{}{ago}", clock(t))));
+    }
     lines.push(kv(
         "shim",
         c.shim_pid
@@ -199,6 +263,19 @@ fn container_lines(s: &Snapshot, c: &Container) -> Vec<Line<'static>> {
             .unwrap_or_else(|| "none".into()),
     ));
     lines.push(kv("processes", c.pids.len().to_string()));
+    let execs: Vec<String> = crate::model::tree::exec_shims(s)
+        .iter()
+        .filter(|(_, &ci)| s.containers.get(ci).is_some_and(|x| x.id == c.id))
+        .map(|(pid, _)| format!("{pid} (conmon)"))
+        .chain(c.pids.iter().filter_map(|&pid| {
+            let p = s.process(pid)?;
+            (c.init_pid != Some(pid) && c.pids.binary_search(&p.ppid).is_err())
+                .then(|| pid.to_string())
+        }))
+        .collect();
+    if !execs.is_empty() {
+        lines.push(kv("exec", execs.join(", ")));
+    }
     lines.push(kv(
         "state dir",
         c.state_dir.clone().unwrap_or_else(|| "?".into()),
@@ -212,6 +289,41 @@ fn container_lines(s: &Snapshot, c: &Container) -> Vec<Line<'static>> {
     lines.push(kv("cgroup", c.cgroup.clone().unwrap_or_else(|| "?".into())));
     for (k, v) in &c.annotations {
         lines.push(kv("annot.", format!("{k}={v}")));
+    }
+    lines
+}
+
+fn pod_lines(s: &Snapshot, p: &crate::model::Pod) -> Vec<Line<'static>> {
+    let mut lines = vec![section("pod")];
+    if let Some(n) = &p.name {
+        lines.push(kv("name", n.clone()));
+    }
+    if let Some(ns) = &p.namespace {
+        lines.push(kv("k8s ns", ns.clone()));
+    }
+    lines.push(kv("engine", p.engine.clone()));
+    lines.push(kv("id", p.id.clone()));
+    if let Some(vm) = &p.vm {
+        lines.push(section("VM sandbox"));
+        lines.push(kv(
+            "VM",
+            format!(
+                "{} pid {}",
+                vm.hypervisor.as_deref().unwrap_or("?"),
+                format::opt(vm.pid)
+            ),
+        ));
+        lines.push(kv("virtiofsd", format::opt(vm.virtiofsd_pid)));
+        lines.push(kv("state", vm.state.clone().unwrap_or_else(|| "?".into())));
+    }
+    lines.push(section("containers"));
+    for id in &p.containers {
+        let Some(c) = s.containers.iter().find(|c| &c.id == id) else {
+            continue;
+        };
+        let role = if c.sandbox { " (sandbox)" } else { "" };
+        let name = c.name.as_deref().unwrap_or_else(|| format::short_id(&c.id));
+        lines.push(Line::from(format!("{:<8} {name}{role}", c.status.as_str())));
     }
     lines
 }

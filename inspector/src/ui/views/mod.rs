@@ -2,7 +2,9 @@
 //! line, and the help on top when asked for.
 
 mod cgroups;
+mod columns;
 mod detail;
+mod dialog;
 mod help;
 mod namespaces;
 mod status;
@@ -36,7 +38,10 @@ pub fn draw(frame: &mut Frame, app: &mut App) {
     }
     status::footer(frame, footer, app);
     if app.help {
-        help::draw(frame, frame.area());
+        help::draw(frame, frame.area(), app);
+    }
+    if let Some(d) = &app.dialog {
+        dialog::draw(frame, frame.area(), d);
     }
 }
 
@@ -50,7 +55,7 @@ fn split(area: Rect) -> [Rect; 2] {
     let constraints = if direction == Direction::Horizontal {
         [Constraint::Percentage(62), Constraint::Percentage(38)]
     } else {
-        [Constraint::Percentage(60), Constraint::Percentage(40)]
+        [Constraint::Percentage(65), Constraint::Percentage(35)]
     };
     Layout::default()
         .direction(direction)
@@ -58,12 +63,13 @@ fn split(area: Rect) -> [Rect; 2] {
         .areas(area)
 }
 
-/// The rows visible in a list `area` with a one-line border top and bottom: sets the list area
-/// for mouse clicks, scrolls the selection into view, returns (offset, height).
-fn visible(app: &mut App, inner: Rect) -> (usize, usize) {
+/// The rows visible in a list `area` holding `rows` rows: sets the list area for mouse
+/// clicks, scrolls the selection into view (and back up when fewer rows are left than the
+/// offset would show, e.g. after a filter), returns (offset, height).
+fn visible(app: &mut App, inner: Rect, rows: usize) -> (usize, usize) {
     app.list_area = inner;
     let height = usize::from(inner.height);
-    app.scroll_into_view(height);
+    app.scroll_into_view(height, rows);
     let t = Tab::ALL.iter().position(|&t| t == app.tab).unwrap_or(0);
     (app.offset[t], height)
 }

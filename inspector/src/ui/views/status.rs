@@ -30,8 +30,24 @@ pub fn header(frame: &mut Frame, area: Rect, app: &App) {
             .iter()
             .filter(|c| c.status == Status::Stale)
             .count();
+        let pods = if s.pods.is_empty() {
+            String::new()
+        } else {
+            let n = s.pods.len();
+            format!(", {n} pod{}", if n == 1 { "" } else { "s" })
+        };
+        let paused = s
+            .containers
+            .iter()
+            .filter(|c| c.status == Status::Paused)
+            .count();
+        let paused = if paused > 0 {
+            format!(", {paused} paused")
+        } else {
+            String::new()
+        };
         spans.push(Span::raw(format!(
-            "  {} containers, {} shims, {} procs, cgroup {:?}",
+            "  {} containers{pods}{paused}, {} shims, {} procs, cgroup {:?}",
             s.containers.len(),
             s.shims.len(),
             s.processes.len(),
@@ -72,6 +88,12 @@ pub fn footer(frame: &mut Frame, area: Rect, app: &App) {
     }
     if app.tab == Tab::Tree && app.tree_opts.show_host {
         spans.push(Span::raw("host shown  "));
+    }
+    if let Some(n) = &app.notice {
+        spans.push(Span::styled(
+            format!("{n}  "),
+            Style::default().fg(Color::Yellow),
+        ));
     }
     if let Some(e) = &app.error {
         spans.push(Span::styled(
